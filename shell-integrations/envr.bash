@@ -1,0 +1,48 @@
+# envr prompt hook for bash. `envr hook bash` prints this after setting _envr_py (an absolute interpreter
+# path) and _envr_lib (the directory holding the envr package).
+#
+# Steady state costs no process: _envr_changed decides with builtins ($PWD, ENVR_STATE, file tests) whether
+# anything the core looked at moved. Only then does the core run, and its output is plain assignments whose
+# values it has already quoted.
+
+# _envr_py and _envr_lib come from `envr hook`; _envr_absent/_envr_present from the core's output.
+# shellcheck disable=SC2154
+_envr_boot='import sys; sys.path.insert(0, sys.argv[1]); from envr.lean import boot; boot()'
+
+_envr_changed() {
+  [[ $PWD == "${_envr_pwd-}" && ${ENVR_STATE-} == "${_envr_seen-}" ]] || return 0
+  local f s i
+  for f in "${_envr_absent[@]}"; do
+    [[ -e $f ]] && return 0
+  done
+  for ((i = 0; i + 1 < ${#_envr_present[@]}; i += 2)); do
+    f=${_envr_present[i]}
+    s=${_envr_present[i + 1]}
+    [[ -e $f && ! $f -nt $s && ! $f -ot $s ]] || return 0
+  done
+  return 1
+}
+
+_envr_hook() {
+  local rc=$?
+  if _envr_changed; then
+    if [[ -x ${_envr_py-} ]]; then
+      local out
+      out=$("$_envr_py" -I -c "$_envr_boot" "$_envr_lib" bash)
+      case $? in
+        0) eval "$out" ;;
+        130) ;;  # interrupted: try again at the next prompt
+        *)  # the core failed and said why; do not retry until something changes
+          _envr_pwd=$PWD _envr_seen=${ENVR_STATE-} ;;
+      esac
+    elif [[ ${_envr_warned-} != 1 ]]; then
+      _envr_warned=1
+      printf 'envr: %s is missing; the envr hook is inactive until you reinstall envr\n' "${_envr_py-}" >&2
+    fi
+  fi
+  return "$rc"
+}
+
+if [[ ${PROMPT_COMMAND[*]-} != *_envr_hook* ]]; then
+  PROMPT_COMMAND="_envr_hook${PROMPT_COMMAND:+;$PROMPT_COMMAND}"
+fi

@@ -1,0 +1,174 @@
+"""The typer CLI: parse arguments, call the core, print. No logic of its own."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from envr import __version__, trust
+from envr.errors import EnvrError, NoProjectError
+from envr.project import FILENAME, find_project_file, load, logical_cwd
+
+app = typer.Typer(
+    name="envr",
+    help="Per-project environments: variables, PATH and pinned tools, applied on cd and reverted on leave.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _say(message: str) -> None:
+    typer.echo(f"envr: {message}", err=True)
+
+
+def _project_file(path: str | None) -> str:
+    """The project file a command acts on: PATH (a file or a directory) or the nearest one above $PWD."""
+    start = os.path.abspath(path) if path else logical_cwd()
+    if path and os.path.isfile(start):
+        return start
+    if path and not os.path.exists(start):
+        raise EnvrError(f"{path}: no such file or directory")
+    found = find_project_file(start)
+    if found is None:
+        raise NoProjectError(f"no {FILENAME} at or above {start}")
+    return found
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"envr {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """envr gives every project directory its own environment."""
+
+
+@app.command()
+def hook(shell: Annotated[str, typer.Argument(help="bash, zsh or fish")]) -> None:
+    """Print the prompt hook; add `eval "$(envr hook bash)"` to ~/.bashrc (zsh alike, fish: `| source`)."""
+    from envr.hooktext import hook_text
+    from envr.shells import HOOK_SHELLS
+
+    if shell not in HOOK_SHELLS:
+        raise EnvrError(f"unknown shell {shell!r}; envr hooks into {', '.join(HOOK_SHELLS)}")
+    sys.stdout.write(hook_text(shell))
+
+
+@app.command()
+def export(fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="bash|zsh|fish|json|dotenv")]) -> None:
+    """Print what the current directory's environment changes (normally run by the hook)."""
+    from envr.lean import main as export_main
+
+    raise typer.Exit(export_main([fmt]))
+
+
+@app.command()
+def allow(path: Annotated[str | None, typer.Argument(help="envr.toml or its directory")] = None) -> None:
+    """Trust the project file's current content (and its envr.lock)."""
+    file = _project_file(path)
+    load(file)  # refuse to approve a file that would not load
+    trust.approve(file)
+    _say(f"allowed {file}")
+
+
+@app.command()
+def deny(path: Annotated[str | None, typer.Argument(help="envr.toml or its directory")] = None) -> None:
+    """Revoke trust in the project file; a loaded environment is reverted at the next prompt."""
+    file = _project_file(path)
+    trust.deny(file)
+    _say(f"denied {file}")
+
+
+@app.command()
+def prune() -> None:
+    """Forget approvals of project files that no longer exist."""
+    dropped = trust.prune()
+    for path in dropped:
+        typer.echo(f"dropped approval of {path}")
+    _say(f"pruned {len(dropped)} approval{'s' if len(dropped) != 1 else ''}")
+
+
+@app.command()
+def status() -> None:
+    """What is active here, whether it is trusted, and what it sets."""
+    from envr.diff import STATE_VAR, State
+    from envr.export import compute
+
+    pwd = logical_cwd()
+    loaded = State.decode(os.environ.get(STATE_VAR))
+    if loaded is None:
+        typer.echo("loaded: nothing")
+    else:
+        typer.echo(f"loaded: {loaded.root} ({loaded.file})")
+    outcome = compute(os.environ, pwd)
+    file = find_project_file(pwd)
+    if file is None:
+        typer.echo(f"project: none ({FILENAME} not found at or above {pwd})")
+        return
+    typer.echo(f"project: {os.path.dirname(file)}")
+    verdict = outcome.verdict
+    typer.echo(f"trust: {verdict.state if verdict else 'unknown'}")
+    if outcome.error is not None:
+        typer.echo(f"error: {outcome.error}")
+    elif verdict is not None and not verdict.allowed:
+        typer.echo("blocked: run 'envr allow' after reviewing the file")
+    if outcome.project is not None:
+        p = outcome.project
+        for name, value in p.env.items():
+            shown = "unset" if value is None else repr(outcome.target.get(name, ""))
+            typer.echo(f"  {name}: {shown}   (env.{name} in {FILENAME})")
+        for key, items in (("prepend", p.prepend), ("append", p.append)):
+            for item in items:
+                typer.echo(f"  PATH {key}: {item}")
+    if outcome.delta:
+        pending = ", ".join(sorted(k for k in outcome.delta if k != STATE_VAR)) or "state only"
+        typer.echo(f"pending at next prompt: {pending}")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def exec(
+    directory: Annotated[str, typer.Argument(help="a directory inside the project")],
+    command: Annotated[list[str], typer.Argument(help="the command and its arguments, after --")],
+) -> None:
+    """Run COMMAND with DIR's environment, without a hook; its exit status passes through."""
+    from envr.export import compute
+
+    if not os.path.isdir(directory):
+        raise EnvrError(f"{directory}: not a directory")
+    start = os.path.abspath(directory)
+    if find_project_file(start) is None:
+        raise NoProjectError(f"no {FILENAME} at or above {start}")
+    outcome = compute(os.environ, start)
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.verdict is not None and not outcome.verdict.allowed:
+        raise EnvrError(f"{outcome.verdict.state}: {find_project_file(start)}; run 'envr allow' to trust it")
+    env = outcome.target
+    try:
+        os.execvpe(command[0], command, env)
+    except OSError as e:
+        raise EnvrError(f"cannot run {command[0]!r}: {e.strerror}") from None
+
+
+def run() -> None:
+    """typer reports usage errors itself; envr's own errors become one line and an exit code."""
+    try:
+        app()
+    except EnvrError as e:
+        _say(str(e))
+        sys.exit(e.exit_code)
+    except Exception as e:
+        if os.environ.get("ENVR_DEBUG") == "1":
+            raise
+        _say(f"internal error: {type(e).__name__}: {e} (ENVR_DEBUG=1 shows more)")
+        sys.exit(70)

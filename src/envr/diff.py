@@ -1,0 +1,144 @@
+"""Applying and reverting an activation, and the state carried between prompts to do it exactly.
+
+The state travels in one exported variable, ENVR_STATE, so it follows the environment into subshells and
+`envr exec`. It records, for every variable envr touched, the value before and the value envr set, and the
+PATH entries envr added. Revert uses it to restore prior values, keep values the user changed while inside,
+and remove only envr's own PATH entries (entries the user added inside stay).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from envr.activate import Activation
+
+STATE_VAR = "ENVR_STATE"
+STATE_VERSION = 1
+
+
+@dataclass
+class State:
+    root: str
+    file: str
+    digest: str
+    vars: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # name -> (before, set)
+    prepend: list[str] = field(default_factory=list)
+    append: list[str] = field(default_factory=list)
+    path_was_unset: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def encode(self) -> str:
+        return json.dumps(
+            {
+                "v": STATE_VERSION,
+                "root": self.root,
+                "file": self.file,
+                "digest": self.digest,
+                "vars": {k: list(v) for k, v in self.vars.items()},
+                "pre": self.prepend,
+                "app": self.append,
+                "nopath": self.path_was_unset,
+                "extra": self.extra,
+            },
+            separators=(",", ":"),
+            ensure_ascii=True,
+        )
+
+    @classmethod
+    def decode(cls, text: str | None) -> State | None:
+        """The state in ENVR_STATE, or None when absent or unreadable (then there is nothing to revert)."""
+        if not text:
+            return None
+        try:
+            d = json.loads(text)
+            if d.get("v") != STATE_VERSION:
+                return None
+            return cls(
+                root=d["root"],
+                file=d["file"],
+                digest=d["digest"],
+                vars={k: (v[0], v[1]) for k, v in d["vars"].items()},
+                prepend=list(d["pre"]),
+                append=list(d["app"]),
+                path_was_unset=bool(d["nopath"]),
+                extra=dict(d.get("extra", {})),
+            )
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+            return None
+
+
+def split_path(value: str | None) -> list[str]:
+    return value.split(":") if value else []
+
+
+def _remove_first(entries: list[str], item: str) -> None:
+    if item in entries:
+        entries.remove(item)
+
+
+def _remove_last(entries: list[str], item: str) -> None:
+    for i in range(len(entries) - 1, -1, -1):
+        if entries[i] == item:
+            del entries[i]
+            return
+
+
+def revert(env: Mapping[str, str], state: State | None) -> tuple[dict[str, str], list[str]]:
+    """The environment as it was before activation, and the names of variables the user changed inside."""
+    out = dict(env)
+    out.pop(STATE_VAR, None)
+    if state is None:
+        return out, []
+    kept = []
+    for name, (before, set_to) in state.vars.items():
+        if out.get(name) != set_to:
+            kept.append(name)
+            continue
+        if before is None:
+            out.pop(name, None)
+        else:
+            out[name] = before
+    if state.prepend or state.append:
+        entries = split_path(out.get("PATH"))
+        for item in state.prepend:
+            _remove_first(entries, item)
+        for item in state.append:
+            _remove_last(entries, item)
+        if not entries and state.path_was_unset:
+            out.pop("PATH", None)
+        else:
+            out["PATH"] = ":".join(entries)
+    return out, kept
+
+
+def apply(base: Mapping[str, str], act: Activation, file: str, digest: str) -> tuple[dict[str, str], State]:
+    """base with act on top, and the state that reverts it."""
+    out = dict(base)
+    state = State(act.root, file, digest)
+    for name, value in act.vars.items():
+        state.vars[name] = (base.get(name), value)
+        if value is None:
+            out.pop(name, None)
+        else:
+            out[name] = value
+    if act.prepend or act.append:
+        state.path_was_unset = "PATH" not in base
+        out["PATH"] = ":".join(act.prepend + split_path(base.get("PATH")) + act.append)
+        state.prepend = list(act.prepend)
+        state.append = list(act.append)
+    out[STATE_VAR] = state.encode()
+    return out, state
+
+
+def changes(current: Mapping[str, str], target: Mapping[str, str]) -> dict[str, str | None]:
+    """NAME -> new value (None to unset) turning current into target."""
+    delta: dict[str, str | None] = {}
+    for name, value in target.items():
+        if current.get(name) != value:
+            delta[name] = value
+    for name in current:
+        if name not in target:
+            delta[name] = None
+    return delta

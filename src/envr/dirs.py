@@ -1,0 +1,45 @@
+"""Where envr keeps its state.
+
+On Linux this follows the XDG base-directory spec exactly as platformdirs does (a test holds the two
+together); it is written out here because the prompt hook's lean path cannot afford platformdirs' import.
+Other platforms defer to platformdirs.
+"""
+
+import os
+import sys
+
+APP = "envr"
+
+
+def _xdg(var: str, fallback: str) -> str:
+    value = os.environ.get(var, "").strip()
+    if not value:
+        value = os.path.expanduser(fallback)
+    return os.path.join(value, APP)
+
+
+def data_dir() -> str:
+    """Approvals, the store registry, generations."""
+    if sys.platform.startswith("linux"):
+        return _xdg("XDG_DATA_HOME", "~/.local/share")
+    import platformdirs
+
+    return platformdirs.user_data_dir(APP, appauthor=False)
+
+
+def cache_dir() -> str:
+    """Things that can be thrown away at any time: prompt stamps, download caches."""
+    if sys.platform.startswith("linux"):
+        return _xdg("XDG_CACHE_HOME", "~/.cache")
+    import platformdirs
+
+    return platformdirs.user_cache_dir(APP, appauthor=False)
+
+
+def state_dir() -> str:
+    """Logs."""
+    if sys.platform.startswith("linux"):
+        return _xdg("XDG_STATE_HOME", "~/.local/state")
+    import platformdirs
+
+    return platformdirs.user_state_dir(APP, appauthor=False)

@@ -1,0 +1,152 @@
+"""What the prompt hook asks for: the change to make now, the state to carry, and what to watch.
+
+This is the lean path. It runs only when the shell's builtin check saw a change, and must stay within a few
+milliseconds of a bare interpreter start, so it imports nothing it does not need (no typer, no CLI).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from envr import dirs, trust
+from envr.activate import activation
+from envr.diff import STATE_VAR, State, apply, changes, revert
+from envr.errors import EnvrError
+from envr.project import FILENAME, Project, dirs_up, find_project_file, parse
+
+# A file modified this recently may be modified again within the same filesystem timestamp tick, which an
+# mtime comparison cannot see (git's "racy" entries); such a file is re-checked at the next prompt.
+RACY_NS = 100_000_000
+
+
+@dataclass
+class Watch:
+    """Files the shell checks with builtins before each prompt; any change brings the core back."""
+
+    absent: list[str] = field(default_factory=list)  # must stay absent
+    present: list[tuple[str, str]] = field(default_factory=list)  # (file, stamp with the same mtime)
+    racy: bool = False
+
+    def expect_absent(self, path: str) -> None:
+        self.absent.append(path)
+
+    def expect(self, path: str) -> None:
+        """Watch path for creation, deletion or modification, whichever state it is in now."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            self.absent.append(path)
+            return
+        self.present.append((path, stamp(st.st_mtime_ns)))
+        if time.time_ns() - st.st_mtime_ns < RACY_NS:
+            self.racy = True
+
+
+def stamp(mtime_ns: int) -> str:
+    """A file whose mtime is exactly mtime_ns, so the shell can test `-nt`/`-ot` against it."""
+    path = os.path.join(dirs.cache_dir(), "stamps", str(mtime_ns))
+    try:
+        if os.stat(path).st_mtime_ns == mtime_ns:
+            return path
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "a"):
+        pass
+    os.utime(path, ns=(mtime_ns, mtime_ns))
+    return path
+
+
+@dataclass
+class Outcome:
+    target: dict[str, str]
+    delta: dict[str, str | None]
+    watch: Watch
+    messages: list[str] = field(default_factory=list)
+    error: EnvrError | None = None
+    project: Project | None = None
+    verdict: trust.Verdict | None = None
+
+
+def _tilde(path: str) -> str:
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and (path == home or path.startswith(home + "/")):
+        return "~" + path[len(home) :]
+    return path
+
+
+def compute(environ: Mapping[str, str], pwd: str) -> Outcome:
+    """Revert what is loaded, activate what pwd wants (if allowed and valid), and diff against environ."""
+    old = State.decode(environ.get(STATE_VAR))
+    base, kept = revert(environ, old)
+    watch = Watch()
+    project_file = find_project_file(pwd)
+    root = os.path.dirname(project_file) if project_file else None
+    for d in dirs_up(pwd, root):
+        watch.expect_absent(os.path.join(d, FILENAME))
+
+    target: dict[str, str] = dict(base)
+    new: State | None = None
+    problem: str | None = None
+    error: EnvrError | None = None
+    project: Project | None = None
+    verdict: trust.Verdict | None = None
+    if project_file is not None:
+        watch.expect(project_file)
+        watch.expect(os.path.join(os.path.dirname(project_file), "envr.lock"))
+        try:
+            with open(project_file, "rb") as f:
+                content = f.read()
+            digest = trust.content_hash(project_file, content)
+            verdict = trust.check(project_file, digest)
+            watch.expect(verdict.approval_file)
+            if not verdict.allowed:
+                problem = f"{_tilde(project_file)} is {verdict.state}; run 'envr allow' to trust it"
+            else:
+                project = parse(project_file, content)
+                act = activation(project, base, _package_bins(project, environ))
+                target, new = apply(base, act, project_file, digest)
+        except EnvrError as e:
+            error = e
+            problem = str(e)
+        except OSError as e:
+            error = EnvrError(f"{project_file}: {e.strerror}")
+            problem = str(error)
+
+    delta = changes(environ, target)
+    messages = _messages(old, new, target, kept, problem)
+    return Outcome(target, delta, watch, messages, error, project, verdict)
+
+
+def _package_bins(project: Project, environ: Mapping[str, str]) -> list[str]:
+    if not project.packages:
+        return []
+    from envr.packages import bins_for_project
+
+    return bins_for_project(project, environ)
+
+
+def _messages(
+    old: State | None, new: State | None, target: Mapping[str, str], kept: list[str], problem: str | None
+) -> list[str]:
+    parts = []
+    if old is not None and (new is None or new.root != old.root):
+        parts.append(f"unloaded {_tilde(old.root)}")
+        still = [name for name in kept if new is None or name not in new.vars]
+        if still:
+            parts.append(f"kept {', '.join(still)} as you changed {'it' if len(still) == 1 else 'them'} inside")
+    if new is not None and (old is None or new.root != old.root or new.digest != old.digest):
+        verb = "reloaded" if old is not None and old.root == new.root else "loaded"
+        summary = []
+        for name, (_, value) in new.vars.items():
+            if name != "ENVR_ROOT":
+                summary.append(("-" if value is None else "+") + name)
+        added = len(new.prepend) + len(new.append)
+        if added:
+            summary.append(f"PATH +{added}")
+        parts.append(f"{verb} {_tilde(new.root)}" + (f" ({' '.join(summary)})" if summary else ""))
+    if problem is not None:
+        parts.append(problem)
+    return ["envr: " + "; ".join(parts)] if parts else []

@@ -1,0 +1,73 @@
+"""`envr export FORMAT`, the entry the prompt hook calls by absolute interpreter path.
+
+Kept apart from the typer CLI so a prompt pays for the interpreter, tomllib and json, and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from envr.errors import EnvrError
+
+USAGE = "usage: envr export bash|zsh|fish|json|dotenv"
+
+
+def _hook_output(shell: str, outcome: object) -> str:
+    from envr.export import Outcome
+    from envr.shells import render_changes, renderer
+
+    assert isinstance(outcome, Outcome)
+    r = renderer(shell)
+    text = render_changes(shell, outcome.delta)
+    pwd = "" if outcome.watch.racy else os.environ.get("PWD", "")
+    lines = [
+        r.assign("_envr_pwd", pwd),
+        r.assign("_envr_seen", outcome.target.get("ENVR_STATE", "")),
+        r.assign_list("_envr_absent", outcome.watch.absent),
+        r.assign_list("_envr_present", [x for pair in outcome.watch.present for x in pair]),
+    ]
+    return text + "".join(line + "\n" for line in lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or args[0] not in ("bash", "zsh", "fish", "json", "dotenv"):
+        print(USAGE, file=sys.stderr)
+        return 2
+    fmt = args[0]
+    hook = fmt in ("bash", "zsh", "fish")
+    try:
+        from envr.export import compute
+        from envr.project import logical_cwd
+
+        outcome = compute(os.environ, logical_cwd())
+        if hook:
+            out = _hook_output(fmt, outcome)
+            if outcome.messages and os.environ.get("ENVR_QUIET", "") in ("", "0"):
+                print("\n".join(outcome.messages), file=sys.stderr)
+        else:
+            if outcome.error is not None:
+                raise outcome.error
+            from envr.shells.formats import render_dotenv, render_json
+
+            out = render_json(outcome.delta) if fmt == "json" else render_dotenv(outcome.delta)
+        # Values may carry any bytes the user's environment held (surrogate-escaped by Python): give them back.
+        sys.stdout.buffer.write(out.encode("utf-8", "surrogateescape"))
+        sys.stdout.flush()
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except EnvrError as e:
+        print(f"envr: {e}", file=sys.stderr)
+        return e.exit_code
+    except Exception as e:  # the prompt must survive anything: one line, never a traceback
+        if os.environ.get("ENVR_DEBUG") == "1":
+            raise
+        print(f"envr: internal error: {type(e).__name__}: {e} (ENVR_DEBUG=1 shows more)", file=sys.stderr)
+        return 70
+
+
+def boot() -> None:
+    """Entry used by the hook: python -I -c BOOT LIBDIR FORMAT."""
+    sys.exit(main(sys.argv[2:]))

@@ -1,0 +1,112 @@
+"""Approvals: a project file runs only after the user approved its exact content.
+
+An approval is one small file per project file under the data dir, named by a hash of the file's path and
+holding a hash of the content it approved (envr.toml plus envr.lock beside it). The prompt hook watches that
+one file, so `envr allow` and `envr deny` take effect at the very next prompt without a process per prompt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+from envr import dirs
+from envr.project import LOCKNAME
+
+ALLOWED = "allowed"
+UNKNOWN = "not allowed"
+CHANGED = "changed since allowed"
+DENIED = "denied"
+
+
+def approvals_dir() -> str:
+    return os.path.join(dirs.data_dir(), "allow")
+
+
+def approval_file(project_file: str) -> str:
+    """Where the approval of this project file lives (present or not)."""
+    key = hashlib.sha256(os.path.abspath(project_file).encode("utf-8", "surrogateescape")).hexdigest()[:40]
+    return os.path.join(approvals_dir(), key)
+
+
+def content_hash(project_file: str, content: bytes | None = None) -> str:
+    """Hash of what an approval covers: the project file and its lock, if any."""
+    h = hashlib.sha256()
+    if content is None:
+        with open(project_file, "rb") as f:
+            content = f.read()
+    h.update(b"envr.toml\0%d\0" % len(content))
+    h.update(content)
+    lock = os.path.join(os.path.dirname(project_file), LOCKNAME)
+    try:
+        with open(lock, "rb") as f:
+            lock_bytes = f.read()
+        h.update(b"envr.lock\0%d\0" % len(lock_bytes))
+        h.update(lock_bytes)
+    except FileNotFoundError:
+        h.update(b"no envr.lock")
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: str
+    approval_file: str
+
+    @property
+    def allowed(self) -> bool:
+        return self.state == ALLOWED
+
+
+def check(project_file: str, digest: str) -> Verdict:
+    record = approval_file(project_file)
+    try:
+        with open(record, encoding="utf-8", errors="surrogateescape") as f:
+            first = f.readline().strip()
+    except FileNotFoundError:
+        return Verdict(UNKNOWN, record)
+    if first == "denied":
+        return Verdict(DENIED, record)
+    return Verdict(ALLOWED if first == digest else CHANGED, record)
+
+
+def _write(project_file: str, first_line: str) -> None:
+    record = approval_file(project_file)
+    os.makedirs(os.path.dirname(record), exist_ok=True)
+    tmp = f"{record}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
+        f.write(f"{first_line}\n{os.path.abspath(project_file)}\n")
+    os.replace(tmp, record)
+
+
+def approve(project_file: str) -> str:
+    """Trust the file's current content (and its lock's); returns the approved hash."""
+    digest = content_hash(project_file)
+    _write(project_file, digest)
+    return digest
+
+
+def deny(project_file: str) -> None:
+    _write(project_file, "denied")
+
+
+def prune() -> list[str]:
+    """Drop approvals of project files that no longer exist; returns their paths."""
+    dropped = []
+    try:
+        names = os.listdir(approvals_dir())
+    except FileNotFoundError:
+        return []
+    for name in names:
+        record = os.path.join(approvals_dir(), name)
+        try:
+            with open(record, encoding="utf-8", errors="surrogateescape") as f:
+                f.readline()
+                path = f.readline().rstrip("\n")
+        except OSError:
+            continue
+        if not path or not os.path.exists(path):
+            os.unlink(record)
+            dropped.append(path or record)
+    return dropped
