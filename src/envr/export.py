@@ -64,7 +64,8 @@ class Outcome:
     target: dict[str, str]
     delta: dict[str, str | None]
     watch: Watch
-    messages: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # loaded / unloaded / kept: silenced by ENVR_QUIET=1
+    problem: str | None = None  # blocked or broken: always shown
     error: EnvrError | None = None
     project: Project | None = None
     verdict: trust.Verdict | None = None
@@ -116,8 +117,7 @@ def compute(environ: Mapping[str, str], pwd: str) -> Outcome:
             problem = str(error)
 
     delta = changes(environ, target)
-    messages = _messages(old, new, target, kept, problem)
-    return Outcome(target, delta, watch, messages, error, project, verdict)
+    return Outcome(target, delta, watch, _notes(old, new, kept), problem, error, project, verdict)
 
 
 def _package_bins(project: Project, environ: Mapping[str, str]) -> list[str]:
@@ -128,9 +128,15 @@ def _package_bins(project: Project, environ: Mapping[str, str]) -> list[str]:
     return bins_for_project(project, environ)
 
 
-def _messages(
-    old: State | None, new: State | None, target: Mapping[str, str], kept: list[str], problem: str | None
-) -> list[str]:
+def status_line(outcome: Outcome, quiet: bool) -> str | None:
+    """The one line a prompt shows for this outcome, if any."""
+    parts = [] if quiet else list(outcome.notes)
+    if outcome.problem is not None:
+        parts.append(outcome.problem)
+    return "envr: " + "; ".join(parts) if parts else None
+
+
+def _notes(old: State | None, new: State | None, kept: list[str]) -> list[str]:
     parts = []
     if old is not None and (new is None or new.root != old.root):
         parts.append(f"unloaded {_tilde(old.root)}")
@@ -147,6 +153,4 @@ def _messages(
         if added:
             summary.append(f"PATH +{added}")
         parts.append(f"{verb} {_tilde(new.root)}" + (f" ({' '.join(summary)})" if summary else ""))
-    if problem is not None:
-        parts.append(problem)
-    return ["envr: " + "; ".join(parts)] if parts else []
+    return parts

@@ -38,24 +38,28 @@ def main(argv: list[str] | None = None) -> int:
     fmt = args[0]
     hook = fmt in ("bash", "zsh", "fish")
     try:
-        from envr.export import compute
+        from envr.export import compute, status_line
         from envr.project import logical_cwd
 
         outcome = compute(os.environ, logical_cwd())
+        quiet = os.environ.get("ENVR_QUIET", "") not in ("", "0")
         if hook:
             out = _hook_output(fmt, outcome)
-            if outcome.messages and os.environ.get("ENVR_QUIET", "") in ("", "0"):
-                print("\n".join(outcome.messages), file=sys.stderr)
         else:
-            if outcome.error is not None:
-                raise outcome.error
             from envr.shells.formats import render_dotenv, render_json
 
             out = render_json(outcome.delta) if fmt == "json" else render_dotenv(outcome.delta)
+        line = status_line(outcome, quiet and hook)
+        if line:
+            print(line, file=sys.stderr)
         # Values may carry any bytes the user's environment held (surrogate-escaped by Python): give them back.
         sys.stdout.buffer.write(out.encode("utf-8", "surrogateescape"))
         sys.stdout.flush()
-        return 0
+        if hook:
+            return 0  # the hook must record what it watched even when the project is blocked or broken
+        if outcome.error is not None:
+            return outcome.error.exit_code
+        return 3 if outcome.verdict is not None and not outcome.verdict.allowed else 0
     except KeyboardInterrupt:
         return 130
     except EnvrError as e:
