@@ -7,34 +7,61 @@ and any number of reloads leave each PATH entry in place exactly once.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 from envr.errors import EnvrError
 from envr.project import Project
 
-_TOKEN = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_NAME_START = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
+_NAME_CHARS = _NAME_START + "0123456789"
 
 
 def interpolate(template: str, env: Mapping[str, str]) -> str:
-    """${NAME} is NAME's value before activation (empty if unset); $$ is a literal $; any other $ stays."""
+    """${NAME} is NAME's value before activation (empty if unset); $$ is a literal $; any other $ stays.
 
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1)
-        return "$" if name is None else env.get(name, "")
+    A hand-written scan, not a regex: the prompt's lean path keeps `re` unloaded when it can.
+    """
+    out = []
+    i = 0
+    n = len(template)
+    while i < n:
+        j = template.find("$", i)
+        if j < 0:
+            out.append(template[i:])
+            break
+        out.append(template[i:j])
+        if template.startswith("$$", j):
+            out.append("$")
+            i = j + 2
+            continue
+        if template.startswith("${", j):
+            close = template.find("}", j + 2)
+            name = template[j + 2 : close] if close > 0 else ""
+            if name and name[0] in _NAME_START and all(c in _NAME_CHARS for c in name):
+                out.append(env.get(name, ""))
+                i = close + 1
+                continue
+        out.append("$")
+        i = j + 1
+    return "".join(out)
 
-    return _TOKEN.sub(sub, template)
 
-
-@dataclass
 class Activation:
     """What a project adds on top of a base environment."""
 
-    root: str
-    vars: dict[str, str | None] = field(default_factory=dict)
-    prepend: list[str] = field(default_factory=list)
-    append: list[str] = field(default_factory=list)
+    __slots__ = ("append", "prepend", "root", "vars")
+
+    def __init__(
+        self,
+        root: str,
+        vars: dict[str, str | None] | None = None,
+        prepend: list[str] | None = None,
+        append: list[str] | None = None,
+    ) -> None:
+        self.root = root
+        self.vars: dict[str, str | None] = vars if vars is not None else {}
+        self.prepend: list[str] = prepend if prepend is not None else []
+        self.append: list[str] = append if append is not None else []
 
 
 def path_entries(project: Project, templates: Sequence[str], env: Mapping[str, str], key: str) -> list[str]:

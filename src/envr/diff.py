@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from envr.activate import Activation
 
@@ -18,16 +17,30 @@ STATE_VAR = "ENVR_STATE"
 STATE_VERSION = 1
 
 
-@dataclass
 class State:
-    root: str
-    file: str
-    digest: str
-    vars: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # name -> (before, set)
-    prepend: list[str] = field(default_factory=list)
-    append: list[str] = field(default_factory=list)
-    path_was_unset: bool = False
-    extra: dict[str, object] = field(default_factory=dict)
+    """What is loaded and how to take it back."""
+
+    __slots__ = ("append", "digest", "extra", "file", "path_was_unset", "prepend", "root", "vars")
+
+    def __init__(
+        self,
+        root: str,
+        file: str,
+        digest: str,
+        vars: dict[str, tuple[str | None, str | None]] | None = None,
+        prepend: list[str] | None = None,
+        append: list[str] | None = None,
+        path_was_unset: bool = False,
+        extra: dict[str, object] | None = None,
+    ) -> None:
+        self.root = root
+        self.file = file
+        self.digest = digest
+        self.vars = vars if vars is not None else {}  # name -> (value before, value envr set)
+        self.prepend = prepend if prepend is not None else []
+        self.append = append if append is not None else []
+        self.path_was_unset = path_was_unset
+        self.extra = extra if extra is not None else {}
 
     def encode(self) -> str:
         return json.dumps(

@@ -7,12 +7,22 @@ one file, so `envr allow` and `envr deny` take effect at the very next prompt wi
 
 from __future__ import annotations
 
-import hashlib
 import os
-from dataclasses import dataclass
+TYPE_CHECKING = False  # typing's import costs the prompt ~2 ms; mypy still reads the block below
 
 from envr import dirs
 from envr.project import LOCKNAME
+
+if TYPE_CHECKING:
+    from hashlib import sha256 as sha256
+else:
+    try:  # the builtin module skips loading OpenSSL (~3 ms), which the prompt's lean path feels
+        from _sha256 import sha256
+    except ImportError:  # other interpreters, Python 3.12+ (_sha2)
+        try:
+            from _sha2 import sha256
+        except ImportError:
+            from hashlib import sha256
 
 ALLOWED = "allowed"
 UNKNOWN = "not allowed"
@@ -26,13 +36,13 @@ def approvals_dir() -> str:
 
 def approval_file(project_file: str) -> str:
     """Where the approval of this project file lives (present or not)."""
-    key = hashlib.sha256(os.path.abspath(project_file).encode("utf-8", "surrogateescape")).hexdigest()[:40]
+    key = sha256(os.path.abspath(project_file).encode("utf-8", "surrogateescape")).hexdigest()[:40]
     return os.path.join(approvals_dir(), key)
 
 
 def content_hash(project_file: str, content: bytes | None = None) -> str:
     """Hash of what an approval covers: the project file and its lock, if any."""
-    h = hashlib.sha256()
+    h = sha256()
     if content is None:
         with open(project_file, "rb") as f:
             content = f.read()
@@ -49,10 +59,12 @@ def content_hash(project_file: str, content: bytes | None = None) -> str:
     return h.hexdigest()
 
 
-@dataclass(frozen=True)
 class Verdict:
-    state: str
-    approval_file: str
+    __slots__ = ("approval_file", "state")
+
+    def __init__(self, state: str, approval_file: str) -> None:
+        self.state = state
+        self.approval_file = approval_file
 
     @property
     def allowed(self) -> bool:
