@@ -1,0 +1,228 @@
+"""npm tools: one package installed with `npm install -g --prefix <store path>`.
+
+Entry forms (envr.toml ``[packages]``)::
+
+    prettier = "npm:prettier@3.3.3"                    # shorthand, expanded by packages.py
+    tsc = { npm = "typescript@5.6.2" }
+    ng = { npm = "@angular/cli@18.2.8" }               # scoped names
+    cowsay = { npm = "./vendor/cowsay-1.6.0.tgz" }     # a local tarball made by `npm pack`
+
+The value is either ``name@version`` (``name`` may be scoped, ``@scope/name``; a bare ``name`` or a range/tag
+after ``@`` is accepted but reported as version ``unpinned`` until the lock pins it), or a local tarball:
+a value ending in ``.tgz`` or ``.tar.gz``, or starting with ``./``, ``../``, ``/`` or ``~/``, is a path to a
+tarball produced by ``npm pack``, relative to the project root. For a tarball the name and version are read
+from its ``package/package.json`` and its sha256 goes into the recipe, so changing the file rebuilds. (A folder
+is not accepted: npm installs a folder as a symlink to it, which the store cannot own.)
+
+``npm install -g --prefix <out>`` embeds no absolute prefix (bins are relative symlinks in ``out/bin``), so the
+build can happen in a temporary directory that is renamed into place. npm reads its registry and other
+settings from ``npm_config_*`` variables and ``.npmrc`` itself; envr passes the environment through.
+The bins start with ``#!/usr/bin/env node``, so they run under whichever node is on PATH: the recipe records
+node's major version, so a different major node gives a different store path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from envr.errors import EnvrError, ProjectFileError
+from envr.sources.base import PackageSpec, RealiseContext
+
+NO_NODE = (
+    "node and npm are needed for npm packages: install Node.js (which includes npm), e.g. apt-get install nodejs npm"
+)
+_NAME = re.compile(r"^(?:@[a-z0-9~-][a-z0-9._~-]*/)?[A-Za-z0-9~-][A-Za-z0-9._~-]*$")
+_EXACT = re.compile(r"^v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)$")
+_VERSION_PART = re.compile(r"^[^\s@]+$")
+
+
+def _err(spec: PackageSpec, message: str) -> ProjectFileError:
+    return ProjectFileError(spec.project_file, f"[packages] {spec.name}: {message}", spec.line)
+
+
+def _value(spec: PackageSpec) -> str:
+    raw = spec.entry.get("npm")
+    if not isinstance(raw, str) or not raw.strip():
+        raise _err(spec, 'key "npm" must be a string such as "prettier@3.3.3" or "./pkg-1.0.0.tgz"')
+    return raw.strip()
+
+
+def is_tarball(value: str) -> bool:
+    return value.endswith((".tgz", ".tar.gz")) or value.startswith(("./", "../", "/", "~/"))
+
+
+def split_spec(value: str) -> tuple[str, str | None]:
+    """'@scope/pkg@1.2.3' -> ('@scope/pkg', '1.2.3'); 'pkg' -> ('pkg', None)."""
+    at = value.find("@", 1)  # a leading @ belongs to the scope
+    if at == -1:
+        return value, None
+    return value[:at], value[at + 1 :]
+
+
+def _tarball_path(spec: PackageSpec, value: str) -> Path:
+    return Path(spec.project_root, os.path.expanduser(value)).resolve()
+
+
+def _tarball_manifest(spec: PackageSpec, path: Path) -> dict[str, Any]:
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            member = tar.extractfile("package/package.json")
+            if member is None:
+                raise KeyError("package/package.json")
+            manifest = json.loads(member.read().decode("utf-8"))
+    except FileNotFoundError:
+        raise _err(spec, f'key "npm": tarball {str(path)!r} does not exist') from None
+    except (OSError, KeyError, tarfile.TarError, ValueError) as exc:
+        raise _err(spec, f'key "npm": {str(path)!r} is not an `npm pack` tarball ({exc})') from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("name"), str):
+        raise _err(spec, f'key "npm": {str(path)!r} has no package name in package.json')
+    return manifest
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _tools(environ: Mapping[str, str]) -> tuple[str, str]:
+    path = environ.get("PATH", os.defpath)
+    node, npm = shutil.which("node", path=path), shutil.which("npm", path=path)
+    if node is None or npm is None:
+        missing = " and ".join(n for n, p in (("node", node), ("npm", npm)) if p is None)
+        raise EnvrError(f"{missing} not found on PATH; {NO_NODE}")
+    return node, npm
+
+
+def node_major(environ: Mapping[str, str]) -> str:
+    node, _ = _tools(environ)
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, check=True, env=dict(environ))
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise EnvrError(f"`node --version` failed ({exc}); {NO_NODE}") from None
+    match = re.match(r"v?(\d+)\.", out.stdout.strip())
+    if not match:
+        raise EnvrError(f"cannot read node's version from {out.stdout.strip()!r}")
+    return match.group(1)
+
+
+def _last_error(log_text: str) -> str:
+    """npm's first informative error line (skipping `code`, `errno`, `syscall` and the log-file notice)."""
+    lines = []
+    for line in log_text.splitlines():
+        m = re.match(r"^npm (?:error|ERR!)\s*(.*)$", line.strip())
+        if m and m.group(1).strip():
+            lines.append(m.group(1).strip())
+    skip = ("code ", "errno ", "syscall ", "path ", "A complete log", "Log files were not written", "dest ")
+    useful = [line for line in lines if not line.startswith(skip)]
+    if useful:
+        return useful[0]
+    if lines:
+        return lines[0]
+    rest = [line.strip() for line in log_text.splitlines() if line.strip()]
+    return rest[-1] if rest else "no output"
+
+
+class NpmSource:
+    kind: ClassVar[str] = "npm"
+
+    def validate(self, spec: PackageSpec) -> None:
+        value = _value(spec)
+        if is_tarball(value):
+            if not value.endswith((".tgz", ".tar.gz")):
+                raise _err(spec, f'key "npm": {value!r} must be a tarball made by `npm pack` (.tgz), not a folder')
+            return
+        name, version = split_spec(value)
+        if not _NAME.match(name) or len(name) > 214:
+            raise _err(spec, f'key "npm": {value!r} is not "name@version" (e.g. "prettier@3.3.3", "@scope/pkg@1.2.3")')
+        if version is not None and not _VERSION_PART.match(version):
+            raise _err(spec, f'key "npm": {value!r} has an empty or malformed version after "@"')
+
+    def version(self, spec: PackageSpec) -> str:
+        value = _value(spec)
+        if is_tarball(value):
+            manifest = _tarball_manifest(spec, _tarball_path(spec, value))
+            version = manifest.get("version")
+            return version if isinstance(version, str) and version else "local"
+        _, version = split_spec(value)
+        match = _EXACT.match(version or "")
+        return match.group(1) if match else "unpinned"
+
+    def recipe(self, spec: PackageSpec) -> dict[str, Any]:
+        value = _value(spec)
+        recipe: dict[str, Any] = {"kind": self.kind}
+        if is_tarball(value):
+            path = _tarball_path(spec, value)
+            manifest = _tarball_manifest(spec, path)
+            recipe.update(name=manifest["name"], version=self.version(spec), tarball_sha256=_sha256(path))
+        else:
+            name, version = split_spec(value)
+            recipe.update(name=name, version=version or "latest")
+        recipe["node_major"] = node_major(os.environ)
+        return recipe
+
+    def realise(self, spec: PackageSpec, out: Path, ctx: RealiseContext) -> None:
+        value = _value(spec)
+        environ = dict(ctx.environ or os.environ)  # ctx.environ, when given, is the whole environment
+        _, npm = _tools(environ)
+        target = str(_tarball_path(spec, value)) if is_tarball(value) else value
+        if is_tarball(value):
+            _tarball_manifest(spec, Path(target))  # a clear error if it is missing or not a tarball
+        argv = [
+            npm,
+            "install",
+            "--global",
+            "--prefix",
+            str(out),
+            "--no-audit",
+            "--no-fund",
+            "--no-update-notifier",
+            "--loglevel",
+            "error",
+            target,
+        ]
+        environ.setdefault("NO_COLOR", "1")
+        ctx.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with ctx.log_path.open("a", encoding="utf-8") as log:
+            log.write(f"$ {' '.join(argv)}\n")
+            log.flush()
+            try:
+                proc = subprocess.run(
+                    argv,
+                    cwd=out,
+                    env=environ,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    errors="replace",
+                    check=False,
+                )
+            except OSError as exc:
+                raise EnvrError(f"npm {value}: cannot run npm ({exc}); {NO_NODE}") from None
+            log.write(proc.stdout)
+        if proc.returncode != 0:
+            raise EnvrError(
+                f"npm {value}: npm install failed (exit {proc.returncode}): "
+                f"{_last_error(proc.stdout)} (log: {ctx.log_path})"
+            )
+
+    def bins(self, spec: PackageSpec, out: Path) -> list[str]:
+        bindir = out / "bin"
+        if not bindir.is_dir():
+            return []
+        return sorted(f"bin/{p.name}" for p in bindir.iterdir() if p.is_file() and os.access(p, os.X_OK))
+
+
+SOURCE = NpmSource()

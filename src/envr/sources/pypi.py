@@ -1,0 +1,307 @@
+"""PyPI tools: each entry is one Python distribution installed in its own relocatable venv inside the store path.
+
+Entry forms (envr.toml ``[packages]``)::
+
+    ruff = "pypi:ruff==0.6.9"                                   # shorthand, expanded by packages.py
+    black = { pypi = "black==24.8.0", extras = ["jupyter"], python = "3.12" }
+
+``pypi`` is a PEP 508 requirement with a name (extras and markers allowed, e.g. ``"black[d]>=24"``; a URL
+requirement ``"name @ https://..."`` too). ``extras`` adds extras; ``python`` picks the interpreter (a version
+such as ``"3.12"``, resolved by uv, which may download it); without it the interpreter envr itself runs on
+(same major.minor) is used. The store path hashes the interpreter's major.minor, so changing it rebuilds.
+
+Realising runs ``uv venv --relocatable`` then ``uv pip install --link-mode copy --compile-bytecode``: copy mode
+because uv hardlinks from its cache by default and the store makes its files read-only; bytecode compiled up
+front because a read-only venv cannot write ``__pycache__`` later; relocatable so the build can happen in a
+temporary directory that is renamed into place.
+
+Index settings: uv reads ``UV_INDEX_URL``, ``UV_DEFAULT_INDEX``, ``UV_EXTRA_INDEX_URL``, ``UV_INDEX``,
+``UV_FIND_LINKS`` and ``UV_NO_INDEX`` itself; uv does not read ``PIP_*``, so ``PIP_INDEX_URL``,
+``PIP_EXTRA_INDEX_URL``, ``PIP_FIND_LINKS`` and ``PIP_NO_INDEX`` are translated to their uv equivalents when the
+uv variable is unset. pip.conf files are not read. The effective settings (credentials removed) go into the
+recipe, because they can change what gets installed. uv runs with the store directory as its working directory
+so a project's own ``uv.toml``/``pyproject.toml`` does not silently change the build.
+
+Only the distribution's own ``console_scripts`` and ``gui_scripts`` are exposed, never ``python``, ``pip``,
+``activate`` or the scripts of its dependencies.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from envr.errors import EnvrError, ProjectFileError
+from envr.sources.base import PackageSpec, RealiseContext
+
+_PYTHON_VERSION = re.compile(r"^[23]\.\d{1,3}(\.\d{1,3})?$")
+_EXTRA = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
+_TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
+_FALSE = frozenset({"0", "false", "no", "off", "n", "f", ""})
+
+# (uv variable, pip variable, how pip separates a list -> how uv wants it); None = a boolean flag
+_TRANSLATE: tuple[tuple[str, str, str | None], ...] = (
+    ("UV_INDEX_URL", "PIP_INDEX_URL", " "),
+    ("UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL", " "),
+    ("UV_FIND_LINKS", "PIP_FIND_LINKS", ","),
+    ("UV_NO_INDEX", "PIP_NO_INDEX", None),
+)
+# Variables uv reads that change which distributions it can see; recorded in the recipe.
+_INDEX_VARS = (
+    "UV_DEFAULT_INDEX",
+    "UV_INDEX_URL",
+    "UV_INDEX",
+    "UV_EXTRA_INDEX_URL",
+    "UV_FIND_LINKS",
+    "UV_NO_INDEX",
+    "UV_INDEX_STRATEGY",
+    "UV_PRERELEASE",
+    "UV_EXCLUDE_NEWER",
+)
+
+
+def uv_bin() -> str:
+    """The uv executable shipped with the `uv` Python package (a runtime dependency of envr)."""
+    try:
+        from uv import find_uv_bin
+    except ImportError as exc:  # pragma: no cover - uv is a declared dependency
+        raise EnvrError("the uv Python package is missing; reinstall envr (pip install envr pulls in uv)") from exc
+    try:
+        return str(find_uv_bin())
+    except FileNotFoundError as exc:  # pragma: no cover
+        raise EnvrError(f"uv binary not found ({exc}); reinstall the uv package") from exc
+
+
+def _err(spec: PackageSpec, message: str) -> ProjectFileError:
+    return ProjectFileError(spec.project_file, f"[packages] {spec.name}: {message}", spec.line)
+
+
+def _parse(spec: PackageSpec) -> Requirement:
+    raw = spec.entry.get("pypi")
+    if not isinstance(raw, str) or not raw.strip():
+        raise _err(spec, 'key "pypi" must be a requirement string such as "ruff==0.6.9"')
+    try:
+        return Requirement(raw.strip())
+    except InvalidRequirement as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "invalid"
+        raise _err(spec, f'key "pypi" is not a valid PEP 508 requirement ({raw!r}: {first})') from None
+
+
+def _extras(spec: PackageSpec, req: Requirement) -> list[str]:
+    extra = spec.entry.get("extras", [])
+    names = set(req.extras)
+    names.update(extra)
+    return sorted({canonicalize_name(e) for e in names})
+
+
+def _pin(req: Requirement) -> str | None:
+    specs = list(req.specifier)
+    if len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version:
+        return specs[0].version
+    return None
+
+
+def _python(spec: PackageSpec) -> str:
+    """The interpreter version to ask uv for; its major.minor goes into the recipe."""
+    value = spec.entry.get("python")
+    if isinstance(value, str):
+        return value
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _major_minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def _strip_credentials(value: str) -> str:
+    parts = []
+    for item in re.split(r"[\s,]+", value.strip()):
+        if not item:
+            continue
+        split = urlsplit(item)
+        if split.scheme and "@" in split.netloc:
+            split = split._replace(netloc=split.netloc.rsplit("@", 1)[1])
+            item = urlunsplit(split)
+        parts.append(item)
+    return " ".join(parts)
+
+
+def uv_environ(base: Mapping[str, str]) -> dict[str, str]:
+    """`base` with PIP_* index settings translated to the UV_* variables uv reads, where those are unset."""
+    env = dict(base)
+    for uv_var, pip_var, sep in _TRANSLATE:
+        if uv_var in env or pip_var not in env:
+            continue
+        if uv_var == "UV_INDEX_URL" and "UV_DEFAULT_INDEX" in env:
+            continue
+        if uv_var == "UV_EXTRA_INDEX_URL" and "UV_INDEX" in env:
+            continue
+        value = env[pip_var]
+        if sep is None:
+            if value.strip().lower() in _TRUE:
+                env[uv_var] = "1"
+        else:
+            items = value.split()
+            if items:
+                env[uv_var] = sep.join(items)
+    return env
+
+
+def index_settings(base: Mapping[str, str]) -> dict[str, str]:
+    """The effective uv index settings (after PIP_* translation), credentials removed, for the recipe."""
+    env = uv_environ(base)
+    settings: dict[str, str] = {}
+    for var in _INDEX_VARS:
+        value = env.get(var)
+        if value is None:
+            continue
+        if var == "UV_NO_INDEX":
+            if value.strip().lower() in _FALSE:
+                continue
+            value = "1"
+        settings[var] = _strip_credentials(value) if var not in ("UV_INDEX_STRATEGY", "UV_PRERELEASE") else value
+    return settings
+
+
+def _requirement_string(req: Requirement, extras: list[str]) -> str:
+    norm = Requirement(str(req))
+    norm.name = canonicalize_name(req.name)
+    norm.extras = set(extras)
+    return str(norm)
+
+
+def _last_error(log_text: str) -> str:
+    """The most useful line of uv's output: its `error:` line joined with the last `cause:` under it."""
+    lines = [re.sub(r"^[\s\u00d7\u2570\u2500\u25b6\u2502\u251c]+", "", line).strip() for line in log_text.splitlines()]
+    lines = [line for line in lines if line and not line.startswith("hint:")]
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].startswith("error:"):
+            message = lines[i][len("error:") :].strip()
+            causes = [line[len("cause:") :].strip() for line in lines[i + 1 :] if line.startswith("cause:")]
+            if causes:
+                message = f"{message.rstrip(':')}: {causes[-1]}"
+            return message
+    return lines[-1] if lines else "no output"
+
+
+class PypiSource:
+    kind: ClassVar[str] = "pypi"
+
+    def validate(self, spec: PackageSpec) -> None:
+        req = _parse(spec)
+        if req.marker is not None:
+            raise _err(spec, f'key "pypi": environment markers are not supported here ({req.marker})')
+        extras = spec.entry.get("extras", [])
+        if not isinstance(extras, list) or not all(isinstance(e, str) and _EXTRA.match(e) for e in extras):
+            raise _err(spec, 'key "extras" must be a list of extra names such as ["jupyter"]')
+        python = spec.entry.get("python")
+        if python is not None and (not isinstance(python, str) or not _PYTHON_VERSION.match(python)):
+            raise _err(spec, f'key "python" must be a version string such as "3.12", not {python!r}')
+
+    def version(self, spec: PackageSpec) -> str:
+        return _pin(_parse(spec)) or "unpinned"
+
+    def recipe(self, spec: PackageSpec) -> dict[str, Any]:
+        req = _parse(spec)
+        extras = _extras(spec, req)
+        return {
+            "kind": self.kind,
+            "requirement": _requirement_string(req, extras),
+            "extras": extras,
+            "python": _major_minor(_python(spec)),
+            "index": index_settings(os.environ),
+            "installer": "uv venv --relocatable; uv pip install --link-mode copy --compile-bytecode",
+        }
+
+    def realise(self, spec: PackageSpec, out: Path, ctx: RealiseContext) -> None:
+        req = _parse(spec)
+        requirement = _requirement_string(req, _extras(spec, req))
+        env = uv_environ(ctx.environ or os.environ)  # ctx.environ, when given, is the whole environment
+        env.setdefault("NO_COLOR", "1")
+        uv = uv_bin()
+        venv = out / "venv"
+        common = ["--no-progress", "--color", "never"]
+        steps = [
+            [uv, "venv", *common, "--relocatable", "--python", _python(spec), str(venv)],
+            [
+                uv,
+                "pip",
+                "install",
+                *common,
+                "--link-mode",
+                "copy",
+                "--compile-bytecode",
+                "--python",
+                str(venv / "bin" / "python"),
+                requirement,
+            ],
+        ]
+        ctx.log_path.parent.mkdir(parents=True, exist_ok=True)
+        for argv in steps:
+            with ctx.log_path.open("a", encoding="utf-8") as log:
+                log.write(f"$ {' '.join(argv)}\n")
+                log.flush()
+                proc = subprocess.run(
+                    argv,
+                    cwd=out,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    errors="replace",
+                    check=False,
+                )
+                log.write(proc.stdout)
+            if proc.returncode != 0:
+                what = "creating the venv" if argv[1] == "venv" else "installing"
+                raise EnvrError(
+                    f"pypi {requirement}: uv failed {what} (exit {proc.returncode}): "
+                    f"{_last_error(proc.stdout)} (log: {ctx.log_path})"
+                )
+        if not self._dist_info(spec, out):
+            raise EnvrError(
+                f"pypi {requirement}: uv reported success but {req.name} is not installed (log: {ctx.log_path})"
+            )
+
+    def _dist_info(self, spec: PackageSpec, out: Path) -> Path | None:
+        name = canonicalize_name(_parse(spec).name)
+        for site in sorted((out / "venv" / "lib").glob("python*/site-packages")):
+            for info in site.glob("*.dist-info"):
+                if canonicalize_name(info.name[: -len(".dist-info")].rsplit("-", 1)[0]) == name:
+                    return info
+        return None
+
+    def bins(self, spec: PackageSpec, out: Path) -> list[str]:
+        info = self._dist_info(spec, out)
+        if info is None or not (info / "entry_points.txt").is_file():
+            return []
+        parser = configparser.ConfigParser(delimiters=("=",), interpolation=None, strict=False)
+        parser.optionxform = str  # type: ignore[assignment,method-assign]
+        try:
+            parser.read_string((info / "entry_points.txt").read_text(encoding="utf-8"))
+        except configparser.Error:
+            return []
+        names: set[str] = set()
+        for section in ("console_scripts", "gui_scripts"):
+            if parser.has_section(section):
+                names.update(key.strip() for key in parser.options(section))
+        found = []
+        for script in sorted(names):
+            rel = f"venv/bin/{script}"
+            if script and "/" not in script and (out / rel).is_file():
+                found.append(rel)
+        return found
+
+
+SOURCE = PypiSource()
