@@ -107,8 +107,11 @@ def compute(environ: Mapping[str, str], pwd: str) -> Outcome:
                 problem = f"{_tilde(project_file)} is {verdict.state}; run 'envr allow' to trust it"
             else:
                 project = parse(project_file, content)
-                act = activation(project, base, _package_bins(project, environ))
+                bins, missing = _package_bins(project, environ, watch)
+                act = activation(project, base, bins)
                 target, new = apply(base, act, project_file, digest)
+                if missing:
+                    problem = f"missing: {', '.join(missing)}; run envr sync"
         except EnvrError as e:
             error = e
             problem = str(e)
@@ -120,12 +123,16 @@ def compute(environ: Mapping[str, str], pwd: str) -> Outcome:
     return Outcome(target, delta, watch, _notes(old, new, kept), problem, error, project, verdict)
 
 
-def _package_bins(project: Project, environ: Mapping[str, str]) -> list[str]:
+def _package_bins(project: Project, environ: Mapping[str, str], watch: Watch) -> tuple[list[str], list[str]]:
+    """PATH dirs of the realised packages, and the names of missing ones (watched, to load once synced)."""
     if not project.packages:
-        return []
-    from envr.packages import bins_for_project
+        return [], []
+    from envr.packages import package_bins
 
-    return bins_for_project(project, environ)
+    bins, missing, missing_paths = package_bins(project, environ)
+    for path in missing_paths:
+        watch.expect_absent(path)
+    return bins, missing
 
 
 def status_line(outcome: Outcome, quiet: bool) -> str | None:

@@ -155,6 +155,10 @@ def parse(path: str, content: bytes) -> Project:
     prepend, append = _parse_path(data.get("path", {}), where)
     packages = data.get("packages", {})
     root = os.path.dirname(path)
+    if packages:  # validated here so a bad entry fails at load; the module stays off the no-packages path
+        from envr.packages import validate
+
+        validate(path, text, root, packages)
     return Project(root, path, content, env, prepend, append, packages)
 
 
@@ -211,6 +215,15 @@ def _split_toml_error(message: str) -> tuple[str, int | None, int | None]:
     if m:
         return message[: m.start()] + " at end of file", None, None
     return message, None, None
+
+
+def locate(path: str, text: str, section: str, key: str) -> tuple[int | None, int | None]:
+    """Line and column of key in [section], or of a [section.key] header, for errors tomllib cannot place."""
+    where = _Locator(path, text)
+    line, col = where.find(section, key)
+    if line is None:
+        line, col = where.find(None, f"{section}.{key}")
+    return line, col
 
 
 class _Locator:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from envr.errors import ProjectFileError
+
 
 @dataclass(frozen=True)
 class PackageSpec:
@@ -18,6 +20,11 @@ class PackageSpec:
     project_root: str  # relative paths (path sources, inputs) resolve against this
     project_file: str  # for error messages: file:line
     line: int | None = None
+    prefer: tuple[str, ...] = ()  # executables this entry wins when packages collide (packages.py handles it)
+
+    def error(self, message: str) -> ProjectFileError:
+        """An error pointing at this entry in the project file."""
+        return ProjectFileError(self.project_file, f"packages.{self.name}: {message}", self.line)
 
 
 @dataclass
@@ -48,3 +55,8 @@ class Source(Protocol):
 
     def bins(self, spec: PackageSpec, out: Path) -> list[str]:
         """Paths, relative to out, of the executables to expose on PATH."""
+
+
+# Optional, looked up with getattr by the store:
+#   builds_in_place(spec) -> bool   True when the output embeds its own path ($out in a build script): the store
+#                                   then realises directly at the final store path, under its lock.

@@ -1,0 +1,260 @@
+"""The [packages] table: parsing entries into PackageSpecs, resolving them to store paths, and PATH.
+
+    [packages]
+    ruff = "pypi:ruff==0.6.9"                                   # shorthand for { pypi = "ruff==0.6.9" }
+    jq = { url = "https://.../jq-linux64", sha256 = "...", file = "jq" }
+    hello = { url = "https://.../hello.tar.gz", sha256 = "...", build = "./configure --prefix=$out && make install" }
+    tools = { path = "./tools", bin = ["*.sh"] }
+    fd = { url = "...", sha256 = "...", prefer = ["fd"] }       # fd wins if another package also ships `fd`
+
+Each entry has exactly one source key (url, path, pypi, npm). Keys every entry may have:
+  prefer = ["exe", ...]  when two packages expose the same executable, this entry's copy wins on PATH.
+Everything else belongs to the source module (envr.sources.<kind>), which validates it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from envr.errors import EnvrError, ProjectFileError
+from envr.project import Project, locate
+from envr.sources import KINDS, PackageSpec, Source, source_for
+
+PACKAGE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
+SHORTHANDS = ("pypi", "npm")
+COMMON_KEYS = ("prefer",)
+
+
+class MissingPackagesError(EnvrError):
+    """Packages are not realised and auto-sync is off (ENVR_AUTO_SYNC=0)."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(f"missing: {', '.join(names)}; run envr sync")
+        self.names = names
+
+
+@dataclass
+class Resolved:
+    """A package with its store path known (realised or not)."""
+
+    spec: PackageSpec
+    source: Source
+    recipe: dict[str, Any]
+    path: str
+    inputs: dict[str, str] = field(default_factory=dict)  # input name -> store path
+
+
+def validate(file: str, text: str, root: str, table: Mapping[str, Any]) -> list[PackageSpec]:
+    """Turn a raw [packages] table into specs; raises ProjectFileError with file:line for the first mistake."""
+    specs = []
+    for name, value in table.items():
+        line, col = locate(file, text, "packages", name)
+
+        def error(message: str, line: int | None = line, col: int | None = col) -> ProjectFileError:
+            return ProjectFileError(file, message, line, col)
+
+        if not PACKAGE_NAME_RE.match(name):
+            raise error(f"invalid package name {name!r} (letters, digits and . _ + -, not starting with . _ + -)")
+        if isinstance(value, str):
+            kind, sep, rest = value.partition(":")
+            if not sep or kind not in SHORTHANDS or not rest:
+                raise error(f'packages.{name}: a string must be "pypi:REQ" or "npm:NAME@VERSION", not {value!r}')
+            value = {kind: rest}
+        if not isinstance(value, dict):
+            raise error(f'packages.{name} must be a table or a "pypi:"/"npm:" string, not {type(value).__name__}')
+        kinds = [k for k in KINDS if k in value]
+        if not kinds:
+            raise error(f"packages.{name} has no source: give exactly one of {', '.join(KINDS)}")
+        if len(kinds) > 1:
+            raise error(f"packages.{name} has two sources ({' and '.join(kinds)}): give exactly one")
+        prefer = value.get("prefer", [])
+        if not isinstance(prefer, list) or not all(isinstance(p, str) and p for p in prefer):
+            raise error(f"packages.{name}.prefer must be an array of executable names")
+        entry = {k: v for k, v in value.items() if k not in COMMON_KEYS}
+        spec = PackageSpec(name, kinds[0], entry, root, file, line, tuple(prefer))
+        try:
+            source = source_for(kinds[0])
+        except ImportError:
+            raise error(f"packages.{name}: this envr has no {kinds[0]} source") from None
+        source.validate(spec)
+        specs.append(spec)
+    by_name = {s.name: s for s in specs}
+    for spec in specs:
+        for dep in _inputs(spec):
+            if dep not in by_name:
+                raise ProjectFileError(file, f"packages.{spec.name}: input {dep!r} is not in [packages]", spec.line)
+    _dependency_order(specs)
+    return specs
+
+
+def specs_of(project: Project) -> list[PackageSpec]:
+    text = project.content.decode("utf-8")
+    return validate(project.file, text, project.root, project.packages)
+
+
+def _inputs(spec: PackageSpec) -> list[str]:
+    value = spec.entry.get("inputs", [])
+    return list(value) if isinstance(value, list) else []
+
+
+def _dependency_order(specs: list[PackageSpec]) -> list[list[PackageSpec]]:
+    """Levels: each level's packages depend only on earlier levels. Raises on a cycle."""
+    done: set[str] = set()
+    left = list(specs)
+    levels = []
+    while left:
+        level = [s for s in left if all(d in done for d in _inputs(s))]
+        if not level:
+            names = ", ".join(s.name for s in left)
+            raise ProjectFileError(left[0].project_file, f"packages form an input cycle: {names}", left[0].line)
+        levels.append(level)
+        done.update(s.name for s in level)
+        left = [s for s in left if s.name not in done]
+    return levels
+
+
+def resolve(specs: list[PackageSpec], store: str) -> dict[str, Resolved]:
+    """Every package's store path, in file order. Inputs' store paths are part of a package's recipe."""
+    from envr.store.hashing import path_hash
+
+    out: dict[str, Resolved] = {}
+    for level in _dependency_order(specs):
+        for spec in level:
+            source = source_for(spec.kind)
+            inputs = {d: out[d].path for d in _inputs(spec)}
+            recipe: dict[str, Any] = {"kind": spec.kind, "source": source.recipe(spec)}
+            if inputs:
+                recipe["inputs"] = {d: os.path.basename(p) for d, p in inputs.items()}
+            base = f"{path_hash(recipe)}-{spec.name}-{source.version(spec)}"
+            out[spec.name] = Resolved(spec, source, recipe, os.path.join(store, base), inputs)
+    return {s.name: out[s.name] for s in specs}
+
+
+def sync(
+    project: Project,
+    environ: Mapping[str, str],
+    say: Callable[[str], None],
+    only: list[str] | None = None,
+) -> tuple[dict[str, Resolved], list[str]]:
+    """Realise the project's packages (or only some of them, plus their inputs); independent packages in
+    parallel. Returns every package resolved and the names built by this call."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from envr.store import store_dir
+    from envr.store.realise import realise
+
+    store = store_dir(dict(environ))
+    specs = specs_of(project)
+    resolved = resolve(specs, store)
+    wanted = _with_inputs(specs, only) if only is not None else {s.name for s in specs}
+    built: list[str] = []
+    errors: list[EnvrError] = []
+
+    def one(r: Resolved) -> None:
+        try:
+            if realise(store, r.path, r.recipe, r.source, r.spec, r.inputs, environ, say):
+                built.append(r.spec.name)
+        except EnvrError as e:
+            errors.append(e)
+
+    for level in _dependency_order(specs):
+        todo = [resolved[s.name] for s in level if s.name in wanted]
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(todo)))) as pool:
+            list(pool.map(one, todo))
+        if errors:
+            raise errors[0]
+    return resolved, built
+
+
+def _with_inputs(specs: list[PackageSpec], names: list[str]) -> set[str]:
+    by_name = {s.name: s for s in specs}
+    want: set[str] = set()
+    stack = list(names)
+    while stack:
+        n = stack.pop()
+        if n not in want:
+            want.add(n)
+            stack.extend(_inputs(by_name[n]))
+    return want
+
+
+def package_bins(project: Project, environ: Mapping[str, str]) -> tuple[list[str], list[str], list[str]]:
+    """(PATH dirs in file order, names of packages not realised, their store paths).
+
+    The realised case costs one stat per package and one indexed sqlite read. Missing packages are realised
+    now (progress on stderr) unless ENVR_AUTO_SYNC=0, in which case they are left out and reported."""
+    from envr.store import registry, store_dir
+    from envr.store.realise import bin_dir
+
+    store = store_dir(dict(environ))
+    resolved = resolve(specs_of(project), store)
+    present = [r.path for r in resolved.values() if os.path.isdir(r.path)]
+    valid = registry.valid(store, present)
+    missing = [name for name, r in resolved.items() if r.path not in valid]
+    if missing and environ.get("ENVR_AUTO_SYNC", "1") != "0":
+        started = time.monotonic()
+
+        def say(message: str) -> None:
+            print(f"envr: {message}", file=sys.stderr, flush=True)
+
+        sync(project, environ, say, only=missing)
+        say(f"synced {', '.join(missing)} in {time.monotonic() - started:.1f}s")
+        valid = registry.valid(store, [r.path for r in resolved.values()])
+        missing = [name for name, r in resolved.items() if r.path not in valid]
+    ready = [r for r in resolved.values() if r.path in valid]
+    ordered = _path_order(ready)
+    return [bin_dir(r.path) for r in ordered], missing, [resolved[n].path for n in missing]
+
+
+def bins_for_project(project: Project, environ: Mapping[str, str]) -> list[str]:
+    """The PATH dirs of the project's packages; raises MissingPackagesError if some are not realised."""
+    bins, missing, _ = package_bins(project, environ)
+    if missing:
+        raise MissingPackagesError(missing)
+    return bins
+
+
+def _path_order(ready: list[Resolved]) -> list[Resolved]:
+    """File order, except that a package `prefer`ring an executable goes before the others that ship it.
+    Two packages shipping one name with no (or two) preferences is an error naming both."""
+    from envr.store.realise import bin_dir
+
+    owners: dict[str, list[Resolved]] = {}
+    for r in ready:
+        try:
+            names = os.listdir(bin_dir(r.path))
+        except FileNotFoundError:
+            names = []
+        for exe in names:
+            owners.setdefault(exe, []).append(r)
+    before: dict[str, set[str]] = {r.spec.name: set() for r in ready}  # name -> packages that must precede it
+    for exe, pkgs in sorted(owners.items()):
+        if len(pkgs) < 2:
+            continue
+        winners = [r for r in pkgs if exe in r.spec.prefer]
+        who = " and ".join(r.spec.name for r in pkgs)
+        if len(winners) != 1:
+            spec = pkgs[0].spec
+            how = "both prefer it" if winners else f'add prefer = ["{exe}"] to the one that should win'
+            raise ProjectFileError(spec.project_file, f"packages {who} both provide '{exe}'; {how}", spec.line)
+        for r in pkgs:
+            if r is not winners[0]:
+                before[r.spec.name].add(winners[0].spec.name)
+    order: list[Resolved] = []
+    placed: set[str] = set()
+    left = list(ready)
+    while left:
+        nxt = next((r for r in left if before[r.spec.name] <= placed), None)
+        if nxt is None:
+            spec = left[0].spec
+            raise ProjectFileError(spec.project_file, "packages' prefer settings contradict each other", spec.line)
+        order.append(nxt)
+        placed.add(nxt.spec.name)
+        left.remove(nxt)
+    return order

@@ -1,0 +1,125 @@
+"""What url and path entries share: the tree keys (bin, build, inputs, version) and running a build script.
+
+Not a source kind itself: an entry with `build = "script"` is a url or path entry whose tree is the build's
+input. The script runs with bash -e in a temp copy of the source ($src, also the working directory), with
+$out the final store path, PATH = the inputs' bin dirs + the system PATH, and its whole output in a log file.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from envr.errors import EnvrError
+from envr.sources.base import PackageSpec, RealiseContext
+
+TREE_KEYS = ("bin", "build", "inputs", "version")
+TAIL_LINES = 20
+
+
+class BuildError(EnvrError):
+    pass
+
+
+def validate_tree_keys(spec: PackageSpec, own: tuple[str, ...]) -> None:
+    for key in spec.entry:
+        if key not in own and key not in TREE_KEYS:
+            allowed = ", ".join((*own, *TREE_KEYS, "prefer"))
+            raise spec.error(f"unknown key {key!r} for a {spec.kind} entry (expected one of: {allowed})")
+    e = spec.entry
+    for key in ("bin", "inputs"):
+        if key in e and (not isinstance(e[key], list) or not all(isinstance(v, str) and v for v in e[key])):
+            raise spec.error(f"{key} must be an array of non-empty strings")
+    for key in ("build", "version"):
+        if key in e and (not isinstance(e[key], str) or not e[key]):
+            raise spec.error(f"{key} must be a non-empty string")
+    if "version" in e and ("/" in e["version"] or e["version"].startswith(".")):
+        raise spec.error("version must not contain '/' or start with '.'")
+    if "inputs" in e and "build" not in e:
+        raise spec.error("inputs only make sense with a build script")
+
+
+def tree_recipe(spec: PackageSpec) -> dict[str, Any]:
+    e = spec.entry
+    return {"bin": e.get("bin"), "build": e.get("build")}
+
+
+def builds_in_place(spec: PackageSpec) -> bool:
+    return "build" in spec.entry
+
+
+def bins(spec: PackageSpec, out: Path) -> list[str]:
+    """Executables matched by the entry's bin globs (relative to out); by default bin/* (executables only)."""
+    patterns = spec.entry.get("bin")
+    found: list[str] = []
+    if patterns is None:
+        for rel in sorted(glob.glob("bin/*", root_dir=out)):
+            full = os.path.join(out, rel)
+            if os.path.isfile(full) and os.access(full, os.X_OK):
+                found.append(rel)
+        return found
+    for pattern in patterns:
+        matches = sorted(m for m in glob.glob(pattern, root_dir=out) if os.path.isfile(os.path.join(out, m)))
+        if not matches:
+            raise EnvrError(f"packages.{spec.name}: bin pattern {pattern!r} matched no file")
+        found.extend(m for m in matches if m not in found)
+    return found
+
+
+def realise_tree(spec: PackageSpec, out: Path, ctx: RealiseContext, fill: Callable[[str], None]) -> None:
+    """fill(dir) puts the source tree into dir. Without a build script that dir is out itself; with one,
+    it is a temp build dir and the script installs into $out."""
+    script = spec.entry.get("build")
+    if script is None:
+        fill(str(out))
+        return
+    work = tempfile.mkdtemp(prefix=f"envr-build-{spec.name}-")
+    try:
+        src = os.path.join(work, "src")
+        os.mkdir(src)
+        fill(src)
+        entries = os.listdir(src)
+        if len(entries) == 1 and os.path.isdir(os.path.join(src, entries[0])):
+            src = os.path.join(src, entries[0])  # an archive's single top-level directory
+        run_script(spec, script, src, out, ctx, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_script(spec: PackageSpec, script: str, src: str, out: Path, ctx: RealiseContext, work: str) -> None:
+    environ: Mapping[str, str] = ctx.environ or os.environ
+    path = [os.path.join(str(p), ".envr", "bin") for p in ctx.inputs.values()]
+    path.append(environ.get("PATH", os.defpath))
+    tmp = os.path.join(work, "tmp")
+    os.makedirs(tmp, exist_ok=True)
+    env = {
+        "PATH": os.pathsep.join(path),
+        "HOME": work,
+        "TMPDIR": tmp,
+        "LANG": "C",
+        "out": str(out),
+        "src": src,
+    }
+    for name, p in ctx.inputs.items():
+        env[f"input_{name.replace('-', '_').replace('.', '_').replace('+', '_')}"] = str(p)
+    ctx.log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(ctx.log_path, "wb") as log:
+        log.write(f"# build of {spec.name}: bash -e, in {src}, out={out}\n".encode())
+        log.flush()
+        proc = subprocess.run(
+            ["bash", "-e", "-c", script], cwd=src, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+        )
+    if proc.returncode != 0:
+        with open(ctx.log_path, "rb") as f:
+            tail = f.read().decode("utf-8", "replace").splitlines()[-TAIL_LINES:]
+        raise BuildError(
+            f"build of {spec.name} failed with exit code {proc.returncode}; last lines of the log:\n"
+            + "\n".join("  " + line for line in tail)
+            + f"\nfull log: {ctx.log_path}"
+        )

@@ -1,0 +1,113 @@
+"""path entries: a local directory (or single file) copied into the store, named by its content.
+
+    { path = "./tools" (relative to the project), bin = ["globs"], version = "1", build = "script",
+      inputs = ["pkg"] }
+
+Changing any file gives a new store path. So that entering a project stays cheap, the content hash is cached
+against a stat signature of the tree (names, modes, sizes, mtimes): unchanged trees cost a walk of stats, not
+a read of every file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any, ClassVar
+
+from envr import dirs
+from envr.errors import EnvrError
+from envr.sources import build
+from envr.sources.base import PackageSpec, RealiseContext
+
+OWN_KEYS = ("path",)
+
+
+class PathSource:
+    kind: ClassVar[str] = "path"
+
+    def validate(self, spec: PackageSpec) -> None:
+        build.validate_tree_keys(spec, OWN_KEYS)
+        p = spec.entry.get("path")
+        if not isinstance(p, str) or not p or "\0" in p:
+            raise spec.error("path must be a non-empty string (a directory, relative to the project)")
+
+    def location(self, spec: PackageSpec) -> str:
+        where = os.path.expanduser(spec.entry["path"])
+        return os.path.normpath(os.path.join(spec.project_root, where))
+
+    def version(self, spec: PackageSpec) -> str:
+        return str(spec.entry.get("version", "local"))
+
+    def recipe(self, spec: PackageSpec) -> dict[str, Any]:
+        where = self.location(spec)
+        if not os.path.exists(where):
+            raise EnvrError(f"{spec.project_file}: packages.{spec.name}: path {where} does not exist")
+        return {"content": content_hash(where), "single_file": not os.path.isdir(where), **build.tree_recipe(spec)}
+
+    def builds_in_place(self, spec: PackageSpec) -> bool:
+        return build.builds_in_place(spec)
+
+    def realise(self, spec: PackageSpec, out: Path, ctx: RealiseContext) -> None:
+        where = self.location(spec)
+        if not os.path.exists(where):
+            raise EnvrError(f"{spec.project_file}: packages.{spec.name}: path {where} does not exist")
+
+        def fill(dest: str) -> None:
+            if os.path.isdir(where):
+                shutil.copytree(where, dest, symlinks=True, dirs_exist_ok=True)
+            else:
+                target = os.path.join(dest, "bin", os.path.basename(where))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                shutil.copyfile(where, target)
+                os.chmod(target, 0o755)
+
+        build.realise_tree(spec, out, ctx, fill)
+
+    def bins(self, spec: PackageSpec, out: Path) -> list[str]:
+        return build.bins(spec, out)
+
+
+def _signature(root: str) -> str:
+    h = hashlib.sha256()
+    if not os.path.isdir(root):
+        st = os.stat(root)
+        h.update(f"{st.st_mode} {st.st_size} {st.st_mtime_ns} {st.st_ino}".encode())
+        return h.hexdigest()
+    for parent, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(dirnames + filenames):
+            p = os.path.join(parent, name)
+            st = os.lstat(p)
+            rel = os.path.relpath(p, root).encode("utf-8", "surrogateescape")
+            h.update(rel + f"\0{st.st_mode} {st.st_size} {st.st_mtime_ns} {st.st_ino}\n".encode())
+    return h.hexdigest()
+
+
+def content_hash(root: str) -> str:
+    """The tree's content hash, reused while its stat signature is unchanged."""
+    from envr.store.hashing import tree_hash
+
+    key = hashlib.sha256(root.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    cache = os.path.join(dirs.cache_dir(), "path-hashes", key)
+    sig = _signature(root)
+    try:
+        with open(cache) as f:
+            cached = json.load(f)
+        if cached.get("signature") == sig:
+            return str(cached["hash"])
+    except (OSError, ValueError):
+        pass
+    digest, _ = tree_hash(root)
+    if _signature(root) == sig:  # unchanged while hashing: safe to remember
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        tmp = f"{cache}.{os.getpid()}"
+        with open(tmp, "w") as f:
+            json.dump({"signature": sig, "hash": digest}, f)
+        os.replace(tmp, cache)
+    return digest
+
+
+SOURCE = PathSource()

@@ -1,0 +1,143 @@
+"""Realising a store path: atomic, locked, and safe to kill at any moment.
+
+    cheap check -> flock(<store>/.locks/<path>.lock) -> check again -> clean leftovers -> build
+    -> expose bins in <path>/.envr/bin -> hash -> make read-only -> rename(2) into place -> register the row
+
+Sources that embed their own path (build scripts using $out) build at the final path under the lock instead;
+for every kind, validity is the registry row, which is written last. A kill -9 leaves at worst an unregistered
+directory or a .tmp-* sibling, which the next realise of that path removes under the same lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import stat
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from envr import dirs
+from envr.errors import EnvrError
+from envr.sources.base import PackageSpec, RealiseContext, Source
+from envr.store import lock_file, registry
+from envr.store.hashing import tree_hash
+
+BIN_DIR = os.path.join(".envr", "bin")
+
+
+def bin_dir(store_path: str) -> str:
+    """The directory a store path puts on PATH."""
+    return os.path.join(store_path, BIN_DIR)
+
+
+@contextmanager
+def path_lock(store: str, store_path: str, shared: bool = False) -> Iterator[None]:
+    lock = lock_file(store, store_path)
+    os.makedirs(os.path.dirname(lock), exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def realise(
+    store: str,
+    store_path: str,
+    recipe: Any,
+    source: Source,
+    spec: PackageSpec,
+    inputs: Mapping[str, str],
+    environ: Mapping[str, str],
+    say: Callable[[str], None] = lambda _: None,
+) -> bool:
+    """Make store_path valid; returns True if this call built it, False if it was (or became) valid meanwhile."""
+    if registry.valid(store, [store_path]):
+        return False
+    with path_lock(store, store_path):
+        if registry.valid(store, [store_path]):
+            return False
+        clean_leftovers(store, store_path)
+        in_place = bool(getattr(source, "builds_in_place", lambda _s: False)(spec))
+        work = store_path if in_place else os.path.join(store, f".tmp-{os.path.basename(store_path)}-{os.getpid()}")
+        os.mkdir(work)
+        log = Path(dirs.state_dir(), "logs", os.path.basename(store_path) + ".log")
+        log.parent.mkdir(parents=True, exist_ok=True)
+        ctx = RealiseContext(log, {k: Path(v) for k, v in inputs.items()}, None, environ)
+        say(f"realising {spec.name} ({spec.kind}) -> {store_path}")
+        started = time.monotonic()
+        try:
+            source.realise(spec, Path(work), ctx)
+            expose_bins(work, source.bins(spec, Path(work)), spec)
+            content_hash, size = tree_hash(work)
+            make_read_only(work)
+            if not in_place:
+                os.rename(work, store_path)
+        except BaseException:
+            force_remove(work)
+            raise
+        registry.register(store, store_path, recipe, size, content_hash, inputs.values())
+        say(f"realised {spec.name} in {time.monotonic() - started:.1f}s")
+        return True
+
+
+def clean_leftovers(store: str, store_path: str) -> None:
+    """Remove what an interrupted realise of store_path left behind. Call only under its lock."""
+    prefix = f".tmp-{os.path.basename(store_path)}-"
+    for name in os.listdir(store):
+        if name.startswith(prefix):
+            force_remove(os.path.join(store, name))
+    if os.path.lexists(store_path):
+        force_remove(store_path)
+
+
+def expose_bins(out: str, executables: list[str], spec: PackageSpec) -> None:
+    target_dir = os.path.join(out, BIN_DIR)
+    os.makedirs(target_dir, exist_ok=True)
+    real_out = os.path.realpath(out)
+    for rel in executables:
+        full = os.path.join(out, rel)
+        real = os.path.realpath(full)
+        if os.path.isabs(rel) or not (real == real_out or real.startswith(real_out + os.sep)):
+            raise EnvrError(f"{spec.name}: executable {rel!r} is outside the package")
+        if not os.path.isfile(real):
+            raise EnvrError(f"{spec.name}: executable {rel!r} does not exist in the package")
+        link = os.path.join(target_dir, os.path.basename(rel))
+        if os.path.lexists(link):
+            raise EnvrError(f"{spec.name}: two executables named {os.path.basename(rel)!r} in the package")
+        os.symlink(os.path.relpath(full, target_dir), link)
+
+
+def make_read_only(root: str) -> None:
+    for parent, dirnames, filenames in os.walk(root, topdown=False):
+        for name in filenames:
+            p = os.path.join(parent, name)
+            st = os.lstat(p)
+            if stat.S_ISREG(st.st_mode):
+                os.chmod(p, stat.S_IMODE(st.st_mode) & ~0o222)
+        for name in dirnames:
+            p = os.path.join(parent, name)
+            if not os.path.islink(p):
+                os.chmod(p, 0o555)
+    os.chmod(root, 0o555)
+
+
+def force_remove(path: str) -> None:
+    """Delete a tree even if it was made read-only."""
+    if not os.path.lexists(path):
+        return
+    if os.path.isdir(path) and not os.path.islink(path):
+        os.chmod(path, 0o700)
+        for parent, dirnames, _ in os.walk(path):
+            for name in dirnames:
+                p = os.path.join(parent, name)
+                if not os.path.islink(p):
+                    os.chmod(p, 0o700)
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
