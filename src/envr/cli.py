@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from envr import __version__, trust
-from envr.errors import EnvrError, NoProjectError
+from envr.errors import EnvrError, NoProjectError, NotTrustedError
 from envr.project import FILENAME, find_project_file, load, logical_cwd
 
 app = typer.Typer(
@@ -158,6 +158,89 @@ def exec(
         os.execvpe(command[0], command, env)
     except OSError as e:
         raise EnvrError(f"cannot run {command[0]!r}: {e.strerror}") from None
+
+
+@app.command()
+def sync(path: Annotated[str | None, typer.Argument(help="envr.toml or its directory")] = None) -> None:
+    """Realise every package of the project into the store (independent ones in parallel)."""
+    import time
+
+    from envr.packages import sync as sync_packages
+
+    file = _project_file(path)
+    _require_allowed(file)
+    project = load(file)
+    started = time.monotonic()
+    resolved, built = sync_packages(project, os.environ, _say)
+    for name, r in resolved.items():
+        typer.echo(f"{name}\t{'built' if name in built else 'present'}\t{r.path}")
+    n = len(resolved)
+    _say(
+        f"synced {n} package{'s' if n != 1 else ''} ({len(built)} built, {n - len(built)} already in the store)"
+        f" in {time.monotonic() - started:.1f}s"
+    )
+
+
+def _require_allowed(file: str) -> None:
+    verdict = trust.check(file, trust.content_hash(file))
+    if not verdict.allowed:
+        raise NotTrustedError(f"{file} is {verdict.state}; run 'envr allow' to trust it")
+
+
+store_app = typer.Typer(help="The shared store of realised packages.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("ls")
+def store_ls() -> None:
+    """List valid store paths with their size."""
+    from envr.store import registry, store_dir
+
+    for entry in registry.entries(store_dir()):
+        typer.echo(f"{entry.path}\t{entry.size}")
+
+
+@store_app.command("path")
+def store_path(
+    name: Annotated[str, typer.Argument(help="a package name in [packages]")],
+    path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None,
+) -> None:
+    """Print the store path a package of this project resolves to, realised or not."""
+    from envr.packages import resolve, specs_of
+    from envr.store import registry, store_dir
+
+    project = load(_project_file(path))
+    store = store_dir()
+    resolved = resolve(specs_of(project), store)
+    if name not in resolved:
+        raise EnvrError(f"no package {name!r} in {project.file}")
+    typer.echo(resolved[name].path)
+    if not registry.valid(store, [resolved[name].path]):
+        _say(f"{name} is not realised; run envr sync")
+
+
+@store_app.command("verify")
+def store_verify() -> None:
+    """Re-hash every store path; report corrupted or missing ones (exit 1 if any)."""
+    from envr.store import store_dir
+    from envr.store.maintain import verify
+
+    checked, problems = verify(store_dir())
+    for p in problems:
+        typer.echo(f"{p.path}: {p.what}")
+    _say(f"verified {checked} store path{'s' if checked != 1 else ''}: {len(problems)} bad")
+    if problems:
+        raise typer.Exit(1)
+
+
+@store_app.command("rm")
+def store_rm(path: Annotated[str, typer.Argument(help="a store path")]) -> None:
+    """Remove a store path (refused while another valid path references it)."""
+    from envr.store import store_dir
+    from envr.store.maintain import remove
+
+    remove(store_dir(), path)
+    _say(f"removed {os.path.abspath(path)}")
 
 
 def run() -> None:
