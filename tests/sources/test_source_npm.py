@@ -80,9 +80,11 @@ def test_validate_rejects(value: str) -> None:
     assert '"npm"' in str(err.value)
 
 
-def test_validate_rejects_non_string() -> None:
+def test_validate_rejects_non_string_and_unknown_keys() -> None:
     with pytest.raises(ProjectFileError, match='"npm"'):
         SOURCE.validate(spec({"npm": 3}))
+    with pytest.raises(ProjectFileError, match="unknown key 'version'"):
+        SOURCE.validate(spec({"npm": "prettier", "version": "3.3.3"}))
 
 
 @pytest.mark.parametrize(("value", "version"), [

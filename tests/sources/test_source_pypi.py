@@ -63,6 +63,8 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "[console_scripts]\nenvrdemo-hello = envrdemo:main\n\n[gui_scripts]\nenvrdemo-gui = envrdemo:main\n",
         requires=("envrdep==2.0",),
     )
+    # like ruff: the executable is a wheel data script, not an entry point
+    make_wheel(d, "envrbinary", "3.0", {"envrbinary-3.0.data/scripts/envrbinary": "#!/bin/sh\necho binary tool\n"})
     make_wheel(d, "envrdep", "2.0", {"envrdep.py": "VALUE = 42\n\ndef main():\n    print('dep')\n"},
                "[console_scripts]\nenvrdep-tool = envrdep:main\n")
     return d
@@ -132,6 +134,7 @@ def test_validate_accepts(entry: dict[str, Any]) -> None:
     ({"pypi": "ruff", "extras": ["a b"]}, '"extras"'),
     ({"pypi": "ruff", "python": 3.11}, '"python"'),
     ({"pypi": "ruff", "python": "three"}, '"python"'),
+    ({"pypi": "ruff", "extra": ["x"]}, "'extra'"),
 ])
 def test_validate_rejects_naming_file_line_and_key(entry: dict[str, Any], key: str) -> None:
     with pytest.raises(ProjectFileError) as err:
@@ -278,6 +281,18 @@ def test_missing_package_is_one_clear_line(tmp_path: Path, uv_cache: Path) -> No
     assert "not found" in message
     assert str(log) in message
     assert "envr-no-such-package" in log.read_text()
+
+
+def test_data_scripts_are_exposed_and_relative_out_works(
+    tmp_path: Path, wheelhouse: Path, uv_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = clean_env(uv_cache, UV_NO_INDEX="1", UV_FIND_LINKS=str(wheelhouse))
+    monkeypatch.chdir(tmp_path)
+    Path("out").mkdir()
+    s = spec({"pypi": "envrbinary==3.0"})
+    SOURCE.realise(s, Path("out"), RealiseContext(Path("x.log"), environ=env))
+    assert SOURCE.bins(s, Path("out")) == ["venv/bin/envrbinary"]
+    assert run_tool(tmp_path / "out" / "venv" / "bin" / "envrbinary") == "binary tool\n"
 
 
 def test_bins_without_install_is_empty(tmp_path: Path) -> None:

@@ -45,8 +45,11 @@ _EXACT = re.compile(r"^v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?
 _VERSION_PART = re.compile(r"^[^\s@]+$")
 
 
+KEYS = ("npm",)  # common keys such as `prefer` are removed by packages.py first
+
+
 def _err(spec: PackageSpec, message: str) -> ProjectFileError:
-    return ProjectFileError(spec.project_file, f"[packages] {spec.name}: {message}", spec.line)
+    return ProjectFileError(spec.project_file, f"packages.{spec.name}: {message}", spec.line)
 
 
 def _value(spec: PackageSpec) -> str:
@@ -138,6 +141,9 @@ class NpmSource:
     kind: ClassVar[str] = "npm"
 
     def validate(self, spec: PackageSpec) -> None:
+        unknown = sorted(k for k in spec.entry if k not in KEYS)
+        if unknown:
+            raise _err(spec, f"unknown key {unknown[0]!r} for a {self.kind} package (allowed: npm, prefer)")
         value = _value(spec)
         if is_tarball(value):
             if not value.endswith((".tgz", ".tar.gz")):
@@ -173,6 +179,7 @@ class NpmSource:
         return recipe
 
     def realise(self, spec: PackageSpec, out: Path, ctx: RealiseContext) -> None:
+        out = out.absolute()  # npm runs with out as its working directory
         value = _value(spec)
         environ = dict(ctx.environ or os.environ)  # ctx.environ, when given, is the whole environment
         _, npm = _tools(environ)

@@ -29,6 +29,7 @@ Only the distribution's own ``console_scripts`` and ``gui_scripts`` are exposed,
 from __future__ import annotations
 
 import configparser
+import csv
 import os
 import re
 import subprocess
@@ -82,8 +83,11 @@ def uv_bin() -> str:
         raise EnvrError(f"uv binary not found ({exc}); reinstall the uv package") from exc
 
 
+KEYS = ("pypi", "extras", "python")  # common keys such as `prefer` are removed by packages.py first
+
+
 def _err(spec: PackageSpec, message: str) -> ProjectFileError:
-    return ProjectFileError(spec.project_file, f"[packages] {spec.name}: {message}", spec.line)
+    return ProjectFileError(spec.project_file, f"packages.{spec.name}: {message}", spec.line)
 
 
 def _parse(spec: PackageSpec) -> Requirement:
@@ -198,6 +202,11 @@ class PypiSource:
     kind: ClassVar[str] = "pypi"
 
     def validate(self, spec: PackageSpec) -> None:
+        unknown = sorted(k for k in spec.entry if k not in KEYS)
+        if unknown:
+            raise _err(
+                spec, f"unknown key {unknown[0]!r} for a {self.kind} package (allowed: pypi, extras, python, prefer)"
+            )
         req = _parse(spec)
         if req.marker is not None:
             raise _err(spec, f'key "pypi": environment markers are not supported here ({req.marker})')
@@ -224,6 +233,7 @@ class PypiSource:
         }
 
     def realise(self, spec: PackageSpec, out: Path, ctx: RealiseContext) -> None:
+        out = out.absolute()  # uv runs with out as its working directory
         req = _parse(spec)
         requirement = _requirement_string(req, _extras(spec, req))
         env = uv_environ(ctx.environ or os.environ)  # ctx.environ, when given, is the whole environment
@@ -283,25 +293,64 @@ class PypiSource:
         return None
 
     def bins(self, spec: PackageSpec, out: Path) -> list[str]:
+        """The distribution's own executables: its console/gui scripts, plus scripts it ships in its wheel's
+        .data/scripts (how binary tools such as ruff install their executable), as listed in its RECORD."""
         info = self._dist_info(spec, out)
-        if info is None or not (info / "entry_points.txt").is_file():
+        if info is None:
             return []
-        parser = configparser.ConfigParser(delimiters=("=",), interpolation=None, strict=False)
-        parser.optionxform = str  # type: ignore[assignment,method-assign]
-        try:
-            parser.read_string((info / "entry_points.txt").read_text(encoding="utf-8"))
-        except configparser.Error:
-            return []
-        names: set[str] = set()
-        for section in ("console_scripts", "gui_scripts"):
-            if parser.has_section(section):
-                names.update(key.strip() for key in parser.options(section))
+        names = _entry_point_scripts(info) | _recorded_scripts(info, out / "venv" / "bin")
         found = []
-        for script in sorted(names):
+        for script in sorted(names - NEVER_EXPOSED):
             rel = f"venv/bin/{script}"
             if script and "/" not in script and (out / rel).is_file():
                 found.append(rel)
         return found
+
+
+NEVER_EXPOSED = frozenset(
+    {
+        "python",
+        "python3",
+        "pip",
+        "pip3",
+        "activate",
+        "activate.csh",
+        "activate.fish",
+        "activate.nu",
+        "activate.ps1",
+        "activate_this.py",
+        "deactivate.nu",
+        "pydoc.bat",
+    }
+)
+
+
+def _entry_point_scripts(info: Path) -> set[str]:
+    if not (info / "entry_points.txt").is_file():
+        return set()
+    parser = configparser.ConfigParser(delimiters=("=",), interpolation=None, strict=False)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    try:
+        parser.read_string((info / "entry_points.txt").read_text(encoding="utf-8"))
+    except (configparser.Error, UnicodeDecodeError):
+        return set()
+    names: set[str] = set()
+    for section in ("console_scripts", "gui_scripts"):
+        if parser.has_section(section):
+            names.update(key.strip() for key in parser.options(section))
+    return names
+
+
+def _recorded_scripts(info: Path, bindir: Path) -> set[str]:
+    try:
+        text = (info / "RECORD").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return set()
+    names = set()
+    for row in csv.reader(text.splitlines()):
+        if row and (info.parent / row[0]).resolve().parent == bindir.resolve():
+            names.add(Path(row[0]).name)
+    return names
 
 
 SOURCE = PypiSource()
