@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-ENVR = str(Path(sys.executable).parent / "envr")
 
 
 @pytest.fixture
@@ -33,8 +28,3 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield tmp_path
 
 
-def run_envr(*args: str, cwd: Path | str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the installed envr console script as a user would, with PWD matching cwd."""
-    full = dict(os.environ if env is None else env)
-    full["PWD"] = str(cwd)
-    return subprocess.run([ENVR, *args], cwd=cwd, env=full, capture_output=True, text=True, timeout=60)

@@ -6,8 +6,8 @@ import json
 import os
 from pathlib import Path
 
-from conftest import run_envr
 from envr import __version__
+from envr_testing import run_envr
 
 PROJECT = '[env]\nGREETING = "hello"\nDATA = "${ENVR_ROOT}/data"\nGONE = false\n[path]\nprepend = ["bin"]\n'
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import run_envr
+from envr_testing import run_envr
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "envrc"
 

@@ -8,10 +8,11 @@ one file, so `envr allow` and `envr deny` take effect at the very next prompt wi
 from __future__ import annotations
 
 import os
-TYPE_CHECKING = False  # typing's import costs the prompt ~2 ms; mypy still reads the block below
 
 from envr import dirs
 from envr.project import LOCKNAME
+
+TYPE_CHECKING = False  # typing's import costs the prompt ~2 ms; mypy still reads the block below
 
 if TYPE_CHECKING:
     from hashlib import sha256 as sha256

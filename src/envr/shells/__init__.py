@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from importlib import import_module
 
-
 TYPE_CHECKING = False  # typing's import costs the prompt ~2 ms
 if TYPE_CHECKING:
     from typing import Protocol
