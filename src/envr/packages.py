@@ -15,20 +15,28 @@ Everything else belongs to the source module (envr.sources.<kind>), which valida
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 from envr.errors import EnvrError, ProjectFileError
 from envr.project import Project, locate
-from envr.sources import KINDS, PackageSpec, Source, source_for
+from envr.sources import KINDS, PackageSpec, source_for
 
-PACKAGE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
+TYPE_CHECKING = False  # this module is on the prompt's path for projects with packages: no typing, re, dataclasses
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
+    from envr.sources import Source
+
 SHORTHANDS = ("pypi", "npm")
 COMMON_KEYS = ("prefer",)
+_NAME_FIRST = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_NAME_CHARS = frozenset(_NAME_FIRST + "._+-")
+
+
+def valid_package_name(name: str) -> bool:
+    return bool(name) and name[0] in _NAME_FIRST and all(c in _NAME_CHARS for c in name)
 
 
 class MissingPackagesError(EnvrError):
@@ -39,27 +47,32 @@ class MissingPackagesError(EnvrError):
         self.names = names
 
 
-@dataclass
 class Resolved:
     """A package with its store path known (realised or not)."""
 
-    spec: PackageSpec
-    source: Source
-    recipe: dict[str, Any]
-    path: str
-    inputs: dict[str, str] = field(default_factory=dict)  # input name -> store path
+    __slots__ = ("inputs", "path", "recipe", "source", "spec")
+
+    def __init__(self, spec: PackageSpec, source: Source, recipe: dict[str, Any], path: str, inputs: dict[str, str]):
+        self.spec = spec
+        self.source = source
+        self.recipe = recipe
+        self.path = path
+        self.inputs = inputs  # input name -> store path
 
 
 def validate(file: str, text: str, root: str, table: Mapping[str, Any]) -> list[PackageSpec]:
     """Turn a raw [packages] table into specs; raises ProjectFileError with file:line for the first mistake."""
     specs = []
     for name, value in table.items():
-        line, col = locate(file, text, "packages", name)
 
-        def error(message: str, line: int | None = line, col: int | None = col) -> ProjectFileError:
+        def error(message: str, name: str = name) -> ProjectFileError:
+            line, col = locate(file, text, "packages", name)
             return ProjectFileError(file, message, line, col)
 
-        if not PACKAGE_NAME_RE.match(name):
+        def line_of(name: str = name) -> int | None:
+            return locate(file, text, "packages", name)[0]
+
+        if not valid_package_name(name):
             raise error(f"invalid package name {name!r} (letters, digits and . _ + -, not starting with . _ + -)")
         if isinstance(value, str):
             kind, sep, rest = value.partition(":")
@@ -77,7 +90,7 @@ def validate(file: str, text: str, root: str, table: Mapping[str, Any]) -> list[
         if not isinstance(prefer, list) or not all(isinstance(p, str) and p for p in prefer):
             raise error(f"packages.{name}.prefer must be an array of executable names")
         entry = {k: v for k, v in value.items() if k not in COMMON_KEYS}
-        spec = PackageSpec(name, kinds[0], entry, root, file, line, tuple(prefer))
+        spec = PackageSpec(name, kinds[0], entry, root, file, None, tuple(prefer), line_of)
         try:
             source = source_for(kinds[0])
         except ImportError:
@@ -149,7 +162,7 @@ def sync(
     from envr.store import store_dir
     from envr.store.realise import realise
 
-    store = store_dir(dict(environ))
+    store = store_dir(environ)
     specs = specs_of(project)
     resolved = resolve(specs, store)
     wanted = _with_inputs(specs, only) if only is not None else {s.name for s in specs}
@@ -189,13 +202,11 @@ def package_bins(project: Project, environ: Mapping[str, str]) -> tuple[list[str
 
     The realised case costs one stat per package and one indexed sqlite read. Missing packages are realised
     now (progress on stderr) unless ENVR_AUTO_SYNC=0, in which case they are left out and reported."""
-    from envr.store import registry, store_dir
-    from envr.store.realise import bin_dir
+    from envr.store import bin_dir, looks_valid, store_dir
 
-    store = store_dir(dict(environ))
+    store = store_dir(environ)
     resolved = resolve(specs_of(project), store)
-    present = [r.path for r in resolved.values() if os.path.isdir(r.path)]
-    valid = registry.valid(store, present)
+    valid = {r.path for r in resolved.values() if looks_valid(r.path)}
     missing = [name for name, r in resolved.items() if r.path not in valid]
     if missing and environ.get("ENVR_AUTO_SYNC", "1") != "0":
         started = time.monotonic()
@@ -205,7 +216,7 @@ def package_bins(project: Project, environ: Mapping[str, str]) -> tuple[list[str
 
         sync(project, environ, say, only=missing)
         say(f"synced {', '.join(missing)} in {time.monotonic() - started:.1f}s")
-        valid = registry.valid(store, [r.path for r in resolved.values()])
+        valid = {r.path for r in resolved.values() if looks_valid(r.path)}
         missing = [name for name, r in resolved.items() if r.path not in valid]
     ready = [r for r in resolved.values() if r.path in valid]
     ordered = _path_order(ready)
@@ -223,7 +234,7 @@ def bins_for_project(project: Project, environ: Mapping[str, str]) -> list[str]:
 def _path_order(ready: list[Resolved]) -> list[Resolved]:
     """File order, except that a package `prefer`ring an executable goes before the others that ship it.
     Two packages shipping one name with no (or two) preferences is an error naming both."""
-    from envr.store.realise import bin_dir
+    from envr.store import bin_dir
 
     owners: dict[str, list[Resolved]] = {}
     for r in ready:

@@ -284,3 +284,28 @@ def test_tree_hash_covers_exec_bit_and_symlinks(tmp_path: Path) -> None:
     third = tree_hash(str(tmp_path))
     assert len({first, second, third}) == 3
     assert json.dumps(first)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"b": [1, True, None, False], "a": "x"},
+        {"s": 'quote " backslash \\ newline \n tab \t bell \x07 del \x7f é ☃ 🎉 \udcff'},
+        [{"z": {"y": []}}, "", -3],
+    ],
+)
+def test_canonical_json_matches_json_dumps(value: object) -> None:
+    from envr.store.hashing import canonical_json
+
+    assert canonical_json(value) == json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def test_a_registered_path_without_its_marker_is_healed_not_rebuilt(isolated: Path, server: Server) -> None:
+    url, sha = server.put("hello.tar.gz", tar_bytes({"bin/hello": (HELLO, 0o755)}))
+    root = write_project(isolated / "p", f'hello = {{ url = "{url}", sha256 = "{sha}" }}')
+    assert sync(root).returncode == 0
+    (path,) = registered(isolated / "store")
+    marker = isolated / "store" / ".valid" / os.path.basename(path)
+    marker.unlink()  # as if killed between writing the row and the marker
+    r = sync(root)
+    assert r.returncode == 0 and "0 built" in r.stderr and marker.exists()

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from envr.sources.base import PackageSpec, RealiseContext, Source
+from envr.sources.base import PackageSpec, RealiseContext
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from envr.sources.base import Source
 
 KINDS = ("url", "path", "pypi", "npm")  # "build" is a url (or path) entry with a `build` script
 

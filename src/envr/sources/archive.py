@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-import tarfile
-import zipfile
 
 from envr.errors import EnvrError
 
@@ -46,6 +44,8 @@ def unpack(archive: str, fmt: str, dest: str, what: str) -> None:
     if fmt == "zip":
         _unpack_zip(archive, dest, what)
         return
+    import tarfile
+
     if fmt not in ("tar.gz", "tar.xz", "tar.bz2"):
         raise EnvrError(f"{what}: unknown archive format {fmt!r}")
     try:
@@ -68,6 +68,8 @@ def unpack(archive: str, fmt: str, dest: str, what: str) -> None:
 
 
 def _unpack_zip(archive: str, dest: str, what: str) -> None:
+    import zipfile
+
     try:
         with zipfile.ZipFile(archive) as z:
             infos = z.infolist()

@@ -1,62 +1,99 @@
-"""The interface every package source implements, and the parsed form of a [packages] entry."""
+"""The interface every package source implements, and the parsed form of a [packages] entry.
+
+Plain classes, not dataclasses, and typing only under TYPE_CHECKING: entering a project with packages loads
+this module on the prompt's lean path, where dataclasses' import alone costs ~6 ms.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar, Protocol
-
 from envr.errors import ProjectFileError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from pathlib import Path
+    from typing import Any, ClassVar, Protocol
 
-@dataclass(frozen=True)
+
 class PackageSpec:
     """One [packages] entry, shorthand expanded ("pypi:ruff==0.6.9" -> {"pypi": "ruff==0.6.9"})."""
 
-    name: str  # the key in [packages]
-    kind: str  # which source handles it: url | path | pypi | npm
-    entry: Mapping[str, Any]  # the full table, validated by the source
-    project_root: str  # relative paths (path sources, inputs) resolve against this
-    project_file: str  # for error messages: file:line
-    line: int | None = None
-    prefer: tuple[str, ...] = ()  # executables this entry wins when packages collide (packages.py handles it)
+    __slots__ = ("_line", "_locate", "entry", "kind", "name", "prefer", "project_file", "project_root")
+
+    def __init__(
+        self,
+        name: str,  # the key in [packages]
+        kind: str,  # which source handles it: url | path | pypi | npm
+        entry: Mapping[str, Any],  # the full table (minus `prefer`), validated by the source
+        project_root: str,  # relative paths (path sources, inputs) resolve against this
+        project_file: str,  # for error messages: file:line
+        line: int | None = None,
+        prefer: tuple[str, ...] = (),  # executables this entry wins when packages collide (see packages.py)
+        locate: Callable[[], int | None] | None = None,  # finds `line` on first use, so only errors pay for it
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.entry = entry
+        self.project_root = project_root
+        self.project_file = project_file
+        self.prefer = prefer
+        self._line = line
+        self._locate = locate
+
+    @property
+    def line(self) -> int | None:
+        if self._line is None and self._locate is not None:
+            self._line = self._locate()
+            self._locate = None
+        return self._line
 
     def error(self, message: str) -> ProjectFileError:
         """An error pointing at this entry in the project file."""
         return ProjectFileError(self.project_file, f"packages.{self.name}: {message}", self.line)
 
+    def __repr__(self) -> str:
+        return f"PackageSpec({self.name!r}, {self.kind!r}, {dict(self.entry)!r})"
 
-@dataclass
+
 class RealiseContext:
     """What a source may use while realising: where to log, how to report progress, resolved inputs."""
 
-    log_path: Path
-    inputs: Mapping[str, Path] = field(default_factory=dict)  # input package name -> its store path
-    progress: Any = None  # callable(done_bytes, total_bytes | None) or None
-    environ: Mapping[str, str] = field(default_factory=dict)
+    def __init__(
+        self,
+        log_path: Path,
+        inputs: Mapping[str, Path] | None = None,  # input package name -> its store path
+        progress: Any = None,  # callable(done_bytes, total_bytes | None) or None
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.log_path = log_path
+        self.inputs: Mapping[str, Path] = inputs if inputs is not None else {}
+        self.progress = progress
+        self.environ: Mapping[str, str] = environ if environ is not None else {}
 
 
-class Source(Protocol):
-    kind: ClassVar[str]
+if TYPE_CHECKING:
 
-    def validate(self, spec: PackageSpec) -> None:
-        """Raise ProjectFileError (file:line, key) for anything wrong in the entry, without I/O."""
+    class Source(Protocol):
+        kind: ClassVar[str]
 
-    def version(self, spec: PackageSpec) -> str:
-        """The version part of the store path name (e.g. '0.6.9'; 'local' or a short hash if none)."""
+        def validate(self, spec: PackageSpec) -> None:
+            """Raise ProjectFileError (file:line, key) for anything wrong in the entry, without I/O.
+            Runs on every prompt that enters a project with packages: keep it free of heavy imports."""
 
-    def recipe(self, spec: PackageSpec) -> dict[str, Any]:
-        """Canonical, JSON-serialisable description of exactly what is built; the store hashes it (plus the
-        platform) into the store path. Must not contain the URL for fixed-output url entries."""
+        def version(self, spec: PackageSpec) -> str:
+            """The version part of the store path name (e.g. '0.6.9'; 'local' or a short hash if none)."""
 
-    def realise(self, spec: PackageSpec, out: Path, ctx: RealiseContext) -> None:
-        """Fetch/build into out (an empty directory on the store's filesystem). Raise EnvrError on failure."""
+        def recipe(self, spec: PackageSpec) -> dict[str, Any]:
+            """Canonical, JSON-serialisable description of exactly what is built; the store hashes it (plus the
+            platform) into the store path. Must not contain the URL for fixed-output url entries.
+            Also runs on the prompt's path: cheap, no network."""
 
-    def bins(self, spec: PackageSpec, out: Path) -> list[str]:
-        """Paths, relative to out, of the executables to expose on PATH."""
+        def realise(self, spec: PackageSpec, out: Path, ctx: RealiseContext) -> None:
+            """Fetch/build into out (an empty directory on the store's filesystem). Raise EnvrError on failure."""
 
+        def bins(self, spec: PackageSpec, out: Path) -> list[str]:
+            """Paths, relative to out, of the executables to expose on PATH."""
 
-# Optional, looked up with getattr by the store:
-#   builds_in_place(spec) -> bool   True when the output embeds its own path ($out in a build script): the store
-#                                   then realises directly at the final store path, under its lock.
+    # Optional, looked up with getattr by the store:
+    #   builds_in_place(spec) -> bool   True when the output embeds its own path ($out in a build script): the
+    #                                   store then realises directly at the final store path, under its lock.

@@ -7,17 +7,17 @@ $out the final store path, PATH = the inputs' bin dirs + the system PATH, and it
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import subprocess
-import tempfile
-from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any
 
 from envr.errors import EnvrError
-from envr.sources.base import PackageSpec, RealiseContext
+
+TYPE_CHECKING = False  # validation runs on the prompt's path; glob/subprocess/tempfile only when realising
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from pathlib import Path
+    from typing import Any
+
+    from envr.sources.base import PackageSpec, RealiseContext
 
 TREE_KEYS = ("bin", "build", "inputs", "version")
 TAIL_LINES = 20
@@ -56,6 +56,8 @@ def builds_in_place(spec: PackageSpec) -> bool:
 
 def bins(spec: PackageSpec, out: Path) -> list[str]:
     """Executables matched by the entry's bin globs (relative to out); by default bin/* (executables only)."""
+    import glob
+
     patterns = spec.entry.get("bin")
     found: list[str] = []
     if patterns is None:
@@ -75,6 +77,9 @@ def bins(spec: PackageSpec, out: Path) -> list[str]:
 def realise_tree(spec: PackageSpec, out: Path, ctx: RealiseContext, fill: Callable[[str], None]) -> None:
     """fill(dir) puts the source tree into dir. Without a build script that dir is out itself; with one,
     it is a temp build dir and the script installs into $out."""
+    import shutil
+    import tempfile
+
     script = spec.entry.get("build")
     if script is None:
         fill(str(out))
@@ -93,6 +98,8 @@ def realise_tree(spec: PackageSpec, out: Path, ctx: RealiseContext, fill: Callab
 
 
 def run_script(spec: PackageSpec, script: str, src: str, out: Path, ctx: RealiseContext, work: str) -> None:
+    import subprocess
+
     environ: Mapping[str, str] = ctx.environ or os.environ
     path = [os.path.join(str(p), ".envr", "bin") for p in ctx.inputs.values()]
     path.append(environ.get("PATH", os.defpath))

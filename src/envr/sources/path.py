@@ -10,17 +10,19 @@ a read of every file.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import shutil
-from pathlib import Path
-from typing import Any, ClassVar
 
 from envr import dirs
 from envr.errors import EnvrError
 from envr.sources import build
-from envr.sources.base import PackageSpec, RealiseContext
+from envr.trust import sha256
+
+TYPE_CHECKING = False  # recipe() runs on the prompt's path
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, ClassVar
+
+    from envr.sources.base import PackageSpec, RealiseContext
 
 OWN_KEYS = ("path",)
 
@@ -55,6 +57,8 @@ class PathSource:
         if not os.path.exists(where):
             raise EnvrError(f"{spec.project_file}: packages.{spec.name}: path {where} does not exist")
 
+        import shutil
+
         def fill(dest: str) -> None:
             if os.path.isdir(where):
                 shutil.copytree(where, dest, symlinks=True, dirs_exist_ok=True)
@@ -71,7 +75,7 @@ class PathSource:
 
 
 def _signature(root: str) -> str:
-    h = hashlib.sha256()
+    h = sha256()
     if not os.path.isdir(root):
         st = os.stat(root)
         h.update(f"{st.st_mode} {st.st_size} {st.st_mtime_ns} {st.st_ino}".encode())
@@ -90,14 +94,14 @@ def content_hash(root: str) -> str:
     """The tree's content hash, reused while its stat signature is unchanged."""
     from envr.store.hashing import tree_hash
 
-    key = hashlib.sha256(root.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    key = sha256(root.encode("utf-8", "surrogateescape")).hexdigest()[:32]
     cache = os.path.join(dirs.cache_dir(), "path-hashes", key)
     sig = _signature(root)
     try:
         with open(cache) as f:
-            cached = json.load(f)
-        if cached.get("signature") == sig:
-            return str(cached["hash"])
+            cached_sig, cached_hash = f.read().split()
+        if cached_sig == sig:
+            return cached_hash
     except (OSError, ValueError):
         pass
     digest, _ = tree_hash(root)
@@ -105,7 +109,7 @@ def content_hash(root: str) -> str:
         os.makedirs(os.path.dirname(cache), exist_ok=True)
         tmp = f"{cache}.{os.getpid()}"
         with open(tmp, "w") as f:
-            json.dump({"signature": sig, "hash": digest}, f)
+            f.write(f"{sig} {digest}\n")
         os.replace(tmp, cache)
     return digest
 

@@ -4,6 +4,8 @@ Layout of a store (ENVR_STORE, or <data dir>/store):
 
     <store>/<hash>-<name>-<version>/   a store path; valid only while the registry has its row
     <store>/.registry.sqlite            the registry (stdlib sqlite3): recipe, size, content hash, references
+    <store>/.valid/<store path>         an empty file per registered path, created after its row and removed
+                                        before it: the prompt's cheap check is one stat, no sqlite import
     <store>/.locks/<store path>.lock    per-path flock taken while realising or removing that path
     <store>/.tmp-*, <store>/.trash-*    work and removal in progress; cleaned under the path's lock
 
@@ -18,11 +20,31 @@ import os
 
 from envr import dirs
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 REGISTRY = ".registry.sqlite"
 LOCKS = ".locks"
+VALID = ".valid"
+BIN_DIR = os.path.join(".envr", "bin")
 
 
-def store_dir(environ: dict[str, str] | None = None) -> str:
+def bin_dir(store_path: str) -> str:
+    """The directory a store path puts on PATH."""
+    return os.path.join(store_path, BIN_DIR)
+
+
+def valid_marker(store_path: str) -> str:
+    return os.path.join(os.path.dirname(store_path), VALID, os.path.basename(store_path))
+
+
+def looks_valid(store_path: str) -> bool:
+    """The prompt's check: one stat. The registry row stays the authority (sync and verify consult it)."""
+    return os.path.exists(valid_marker(store_path))
+
+
+def store_dir(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     value = env.get("ENVR_STORE", "").strip()
     if value:

@@ -2,39 +2,76 @@
 
 The store path is named by what was asked for (the recipe and the platform), so it is known before anything
 is built; the content hash is over what was produced, and is what `envr store verify` checks again.
+Naming a path runs on the prompt's lean path, so this module avoids json, re and OpenSSL: canonical_json is
+written out (and tested equal to json.dumps(sort_keys=True, separators=(",", ":")) ).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import platform
 import stat
 import sys
-from typing import Any
+
+from envr.trust import sha256
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 HASH_CHARS = 32
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
 
 
 def platform_id() -> str:
-    return f"{sys.platform}-{platform.machine()}"
+    return f"{sys.platform}-{os.uname().machine}"
+
+
+def _string(s: str) -> str:
+    out = ['"']
+    for ch in s:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif " " <= ch <= "~":
+            out.append(ch)
+        elif ord(ch) > 0xFFFF:
+            n = ord(ch) - 0x10000
+            out.append(f"\\u{0xD800 | (n >> 10):04x}\\u{0xDC00 | (n & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{ord(ch):04x}")
+    out.append('"')
+    return "".join(out)
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    """JSON with sorted keys, no spaces, ASCII only: the same text for the same value, always."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(canonical_json(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = sorted(value.items())
+        return "{" + ",".join(_string(k) + ":" + canonical_json(v) for k, v in items) + "}"
+    raise TypeError(f"a recipe may hold only strings, integers, booleans, arrays and tables, not {value!r}")
 
 
 def path_hash(recipe: Any) -> str:
     """Hash naming a store path: sha256 over {recipe, platform}, hex, truncated."""
     blob = canonical_json({"recipe": recipe, "platform": platform_id()}).encode()
-    return hashlib.sha256(blob).hexdigest()[:HASH_CHARS]
+    return sha256(blob).hexdigest()[:HASH_CHARS]
 
 
 def tree_hash(root: str) -> tuple[str, int]:
     """A NAR-like sha256 over a file or tree (entry names, kinds, exec bits, contents, symlink targets) and the
     total size in bytes of its regular files. Owner, times and write bits do not count."""
-    h = hashlib.sha256()
+    h = sha256()
     size = _walk(root, h)
     return "sha256:" + h.hexdigest(), size
 

@@ -22,16 +22,13 @@ from typing import Any
 
 from envr import dirs
 from envr.errors import EnvrError
-from envr.sources.base import PackageSpec, RealiseContext, Source
-from envr.store import lock_file, registry
+from envr.sources.base import PackageSpec, RealiseContext
+from envr.store import BIN_DIR, lock_file, looks_valid, registry
 from envr.store.hashing import tree_hash
 
-BIN_DIR = os.path.join(".envr", "bin")
-
-
-def bin_dir(store_path: str) -> str:
-    """The directory a store path puts on PATH."""
-    return os.path.join(store_path, BIN_DIR)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from envr.sources.base import Source
 
 
 @contextmanager
@@ -58,6 +55,8 @@ def realise(
 ) -> bool:
     """Make store_path valid; returns True if this call built it, False if it was (or became) valid meanwhile."""
     if registry.valid(store, [store_path]):
+        if not looks_valid(store_path):  # killed between the row and its marker
+            registry.mark_valid(store_path)
         return False
     with path_lock(store, store_path):
         if registry.valid(store, [store_path]):

@@ -11,11 +11,11 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
-from envr.store import registry_file
+from envr.store import registry_file, valid_marker
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS paths (
@@ -75,9 +75,20 @@ def register(store: str, path: str, recipe: Any, size: int, content_hash: str, r
             (path, json.dumps(recipe, sort_keys=True), size, content_hash, time.time()),
         )
         db.executemany("INSERT OR IGNORE INTO refs VALUES (?, ?)", [(path, r) for r in references])
+    mark_valid(path)
+
+
+def mark_valid(path: str) -> None:
+    """Create the marker the prompt stats; only ever for a path whose row exists."""
+    marker = valid_marker(path)
+    os.makedirs(os.path.dirname(marker), exist_ok=True)
+    with open(marker, "a"):
+        pass
 
 
 def unregister(store: str, path: str) -> None:
+    with suppress(FileNotFoundError):
+        os.unlink(valid_marker(path))
     with _connect(store) as db, db:
         db.execute("DELETE FROM paths WHERE path = ?", (path,))
 
