@@ -132,21 +132,35 @@ def _dependency_order(specs: list[PackageSpec]) -> list[list[PackageSpec]]:
     return levels
 
 
-def resolve(specs: list[PackageSpec], store: str) -> dict[str, Resolved]:
-    """Every package's store path, in file order. Inputs' store paths are part of a package's recipe."""
+def resolve(specs: list[PackageSpec], store: str, failed: dict[str, str] | None = None) -> dict[str, Resolved]:
+    """Every package's store path, in file order. Inputs' store paths are part of a package's recipe.
+
+    A recipe that cannot be made (a path source whose directory is gone) raises, or, given `failed`, is
+    recorded there (name -> message) with the packages that take it as input, and left out."""
     from envr.store.hashing import path_hash
 
     out: dict[str, Resolved] = {}
     for level in _dependency_order(specs):
         for spec in level:
             source = source_for(spec.kind)
+            lost = [d for d in _inputs(spec) if d not in out]
+            if lost and failed is not None:
+                failed[spec.name] = f"packages.{spec.name}: its input {lost[0]} is unavailable"
+                continue
             inputs = {d: out[d].path for d in _inputs(spec)}
-            recipe: dict[str, Any] = {"kind": spec.kind, "source": source.recipe(spec)}
+            try:
+                made = source.recipe(spec)
+            except EnvrError as e:
+                if failed is None:
+                    raise
+                failed[spec.name] = str(e)
+                continue
+            recipe: dict[str, Any] = {"kind": spec.kind, "source": made}
             if inputs:
                 recipe["inputs"] = {d: os.path.basename(p) for d, p in inputs.items()}
             base = f"{path_hash(recipe)}-{spec.name}-{source.version(spec)}"
             out[spec.name] = Resolved(spec, source, recipe, os.path.join(store, base), inputs)
-    return {s.name: out[s.name] for s in specs}
+    return {s.name: out[s.name] for s in specs if s.name in out}
 
 
 def sync(
@@ -164,8 +178,9 @@ def sync(
 
     store = store_dir(environ)
     specs = specs_of(project)
-    resolved = resolve(specs, store)
+    resolved = resolve(specs, store, {} if only is not None else None)  # `only`: the caller reported failures
     wanted = _with_inputs(specs, only) if only is not None else {s.name for s in specs}
+    wanted &= resolved.keys()
     built: list[str] = []
     errors: list[EnvrError] = []
 
@@ -204,23 +219,32 @@ def package_bins(project: Project, environ: Mapping[str, str]) -> tuple[list[str
     now (progress on stderr) unless ENVR_AUTO_SYNC=0, in which case they are left out and reported."""
     from envr.store import bin_dir, looks_valid, store_dir
 
+    def say(message: str) -> None:
+        print(f"envr: {message}", file=sys.stderr, flush=True)
+
     store = store_dir(environ)
-    resolved = resolve(specs_of(project), store)
+    specs = specs_of(project)
+    failed: dict[str, str] = {}
+    resolved = resolve(specs, store, failed)
+    for message in failed.values():
+        say(message)
     valid = {r.path for r in resolved.values() if looks_valid(r.path)}
     missing = [name for name, r in resolved.items() if r.path not in valid]
     if missing and environ.get("ENVR_AUTO_SYNC", "1") != "0":
         started = time.monotonic()
 
-        def say(message: str) -> None:
-            print(f"envr: {message}", file=sys.stderr, flush=True)
-
-        sync(project, environ, say, only=missing)
-        say(f"synced {', '.join(missing)} in {time.monotonic() - started:.1f}s")
+        try:
+            sync(project, environ, say, only=missing)
+            say(f"synced {', '.join(missing)} in {time.monotonic() - started:.1f}s")
+        except EnvrError as e:  # load what is there; the status line names what is missing
+            say(str(e))
         valid = {r.path for r in resolved.values() if looks_valid(r.path)}
         missing = [name for name, r in resolved.items() if r.path not in valid]
     ready = [r for r in resolved.values() if r.path in valid]
     ordered = _path_order(ready)
-    return [bin_dir(r.path) for r in ordered], missing, [resolved[n].path for n in missing]
+    missing_paths = [resolved[n].path for n in missing]
+    missing = [s.name for s in specs if s.name in failed or s.name in missing]
+    return [bin_dir(r.path) for r in ordered], missing, missing_paths
 
 
 def bins_for_project(project: Project, environ: Mapping[str, str]) -> list[str]:

@@ -121,3 +121,18 @@ def test_entering_a_realised_project_writes_nothing_to_the_registry(isolated: Pa
     r = run_envr("export", "bash", cwd=root)
     assert r.returncode == 0 and "realising" not in r.stderr
     assert (db.stat().st_mtime_ns, sorted(os.listdir(isolated / "store"))) == before
+
+
+def test_a_failing_auto_sync_still_loads_the_rest_and_names_what_is_missing(isolated: Path) -> None:
+    a = tool_dir(isolated, "a", "tool", "A")
+    root = write_project(isolated / "p", f'one = {{ path = "{a}" }}\ngone = {{ path = "./nope" }}\n[env]\nX = "1"')
+    r = run_envr("export", "bash", cwd=root)
+    assert r.returncode == 0
+    assert "nope does not exist" in r.stderr and "missing: gone; run envr sync" in r.stderr
+    assert "X=" in r.stdout and ".envr/bin" in r.stdout
+
+
+def test_removing_something_not_in_the_store_is_refused(isolated: Path) -> None:
+    root = write_project(isolated / "p", 'one = { path = "." }')
+    r = run_envr("store", "rm", str(isolated / "store" / "0123-x-1"), cwd=root)
+    assert r.returncode == 1 and "is not in the store" in r.stderr

@@ -41,6 +41,8 @@ def remove(store: str, path: str) -> None:
     if os.path.dirname(path) != store:
         raise EnvrError(f"{path} is not a store path in {store}")
     with path_lock(store, path):
+        if not registry.valid(store, [path]) and not os.path.lexists(path):
+            raise EnvrError(f"{path} is not in the store")
         users = registry.referrers(store, path)
         if users:
             raise EnvrError(f"cannot remove {path}: referenced by {', '.join(users)}")
