@@ -60,7 +60,8 @@ def valid(store: str, paths: Iterable[str]) -> set[str]:
     if not wanted or not os.path.exists(db_file):
         return set()
     try:
-        with closing(sqlite3.connect(f"file:{db_file}?mode=ro", uri=True, timeout=60)) as db:
+        uri = "file:" + db_file.replace("%", "%25").replace("?", "%3f").replace("#", "%23") + "?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True, timeout=60)) as db:
             marks = ",".join("?" * len(wanted))
             rows = db.execute(f"SELECT path FROM paths WHERE path IN ({marks})", wanted).fetchall()
     except sqlite3.OperationalError:  # a registry being created right now has no table yet
