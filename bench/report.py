@@ -158,7 +158,7 @@ def main(argv: list[str]) -> int:
         f"- envr: {meta.get('envr', '?')}; {meta.get('python', '?')}; .pth files in its site-packages: "
         f"{meta.get('pth') or 'none'}",
         f"- direnv: {meta.get('direnv', '?')}",
-        f"- mise: {meta.get('mise', '?')}" + ("" if have_mise else f" ({meta.get('mise_note', '')})"),
+        f"- mise: {meta.get('mise', '?') if have_mise else meta.get('mise_note', 'skipped')}",
         f"- shells: {meta.get('bash', '?')}; {meta.get('zsh', '?')}; {meta.get('fish', '?')}",
         f"- {meta.get('hyperfine', 'hyperfine ?')}; iterations: {meta.get('iterations', '?')}",
         f"- command: `{meta.get('command', 'bench/run')}` ({meta.get('seconds', '?')} s); "
@@ -186,6 +186,13 @@ def main(argv: list[str]) -> int:
             out.append("")
             out += [f"- {line}" for line in lines[1:12]]
             out.append("")
+    if any(import_breakdown(importtime_dir, t) for t in ("warm", "cold")):
+        out += [
+            "(importtime's own numbers, inflated by its bookkeeping; an import is charged to whichever module "
+            "imports it first, so a module that others need too, like re for json, saves nothing until the last "
+            "importer goes.)",
+            "",
+        ]
     out += [
         "Steady state: one shell process per tool, in the project's src/app, the hook installed as a user does "
         '(`eval "$(envr hook bash)"`, `direnv hook`, `mise activate`), the project loaded by the first prompts, '
