@@ -145,6 +145,32 @@ def apply(base: Mapping[str, str], act: Activation, file: str, digest: str) -> t
     return out, state
 
 
+def keep_changed(
+    env: Mapping[str, str], old: State | None, new: State, kept: list[str], target: dict[str, str]
+) -> None:
+    """Within the same project, leave a variable the user changed inside as the user set it.
+
+    A re-run of the core while staying in the project (cd into a subdirectory, a re-check of a just-written file)
+    re-applies the project on top of the reverted environment; without this it would overwrite the user's value
+    with the project's. Where the project still sets what it set before, target keeps the user's value and the
+    state keeps envr's, so the next run and leaving see it as changed by the user too.
+    """
+    if old is None or old.root != new.root:
+        return
+    changed = False
+    for name in kept:
+        if name in new.vars and name in old.vars and new.vars[name][1] == old.vars[name][1]:
+            value = env.get(name)
+            if value is None:
+                target.pop(name, None)
+            else:
+                target[name] = value
+            new.vars[name] = (old.vars[name][0], new.vars[name][1])
+            changed = True
+    if changed:
+        target[STATE_VAR] = new.encode()
+
+
 def changes(current: Mapping[str, str], target: Mapping[str, str]) -> dict[str, str | None]:
     """NAME -> new value (None to unset) turning current into target."""
     delta: dict[str, str | None] = {}

@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
-from envr import dirs, trust
+from envr import __version__, dirs, trust
 from envr.activate import activation
-from envr.diff import STATE_VAR, State, apply, changes, revert
+from envr.diff import STATE_VAR, State, apply, changes, keep_changed, revert
 from envr.errors import EnvrError
 from envr.project import FILENAME, Project, dirs_up, find_project_file, parse
 
@@ -22,13 +21,13 @@ from envr.project import FILENAME, Project, dirs_up, find_project_file, parse
 RACY_NS = 100_000_000
 
 
-@dataclass
 class Watch:
     """Files the shell checks with builtins before each prompt; any change brings the core back."""
 
-    absent: list[str] = field(default_factory=list)  # must stay absent
-    present: list[tuple[str, str]] = field(default_factory=list)  # (file, stamp with the same mtime)
-    racy: bool = False
+    def __init__(self) -> None:
+        self.absent: list[str] = []  # must stay absent
+        self.present: list[tuple[str, str]] = []  # (file, stamp with the same mtime)
+        self.racy = False
 
     def expect_absent(self, path: str) -> None:
         self.absent.append(path)
@@ -41,7 +40,7 @@ class Watch:
             self.absent.append(path)
             return
         self.present.append((path, stamp(st.st_mtime_ns)))
-        if time.time_ns() - st.st_mtime_ns < RACY_NS:
+        if abs(time.time_ns() - st.st_mtime_ns) < RACY_NS:  # a file stamped in the future is not racy
             self.racy = True
 
 
@@ -59,16 +58,57 @@ def stamp(mtime_ns: int) -> str:
     return path
 
 
-@dataclass
 class Outcome:
-    target: dict[str, str]
-    delta: dict[str, str | None]
-    watch: Watch
-    notes: list[str] = field(default_factory=list)  # loaded / unloaded / kept: silenced by ENVR_QUIET=1
-    problem: str | None = None  # blocked or broken: always shown
-    error: EnvrError | None = None
-    project: Project | None = None
-    verdict: trust.Verdict | None = None
+    """Everything one run of the core decided. (Plain classes here: dataclasses cost the prompt ~6 ms.)"""
+
+    def __init__(
+        self,
+        target: dict[str, str],
+        delta: dict[str, str | None],
+        watch: Watch,
+        notes: list[str],
+        problem: str | None,
+        error: EnvrError | None,
+        project: Project | None,
+        verdict: trust.Verdict | None,
+    ) -> None:
+        self.target = target
+        self.delta = delta
+        self.watch = watch
+        self.notes = notes  # loaded / unloaded / kept: silenced by ENVR_QUIET=1
+        self.problem = problem  # blocked or broken: always shown
+        self.error = error
+        self.project = project
+        self.verdict = verdict
+
+
+def load_project(project_file: str, content: bytes, digest: str) -> Project:
+    """Parse project_file, reusing the result for content parsed before.
+
+    Entering a project again then needs neither tomllib nor `re` (~5 ms of imports). The cache is keyed by
+    envr's version, the path and the approved content hash, and only ever holds files that validated.
+    """
+    import marshal
+
+    key = trust.sha256(f"{__version__}\0{project_file}\0{digest}".encode("utf-8", "surrogateescape")).hexdigest()
+    cache = os.path.join(dirs.cache_dir(), "parsed", key[:40])
+    try:
+        with open(cache, "rb") as f:
+            env, prepend, append, packages = marshal.load(f)
+        return Project(os.path.dirname(project_file), project_file, content, env, prepend, append, packages)
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    project = parse(project_file, content)
+    try:
+        data = marshal.dumps((project.env, project.prepend, project.append, project.packages))
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        tmp = f"{cache}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, cache)
+    except (OSError, ValueError):
+        pass  # a value marshal cannot hold (a TOML date) or a read-only cache: parse every time instead
+    return project
 
 
 def _tilde(path: str) -> str:
@@ -106,10 +146,11 @@ def compute(environ: Mapping[str, str], pwd: str) -> Outcome:
             if not verdict.allowed:
                 problem = f"{_tilde(project_file)} is {verdict.state}; run 'envr allow' to trust it"
             else:
-                project = parse(project_file, content)
+                project = load_project(project_file, content, digest)
                 bins, missing = _package_bins(project, environ, watch)
                 act = activation(project, base, bins)
                 target, new = apply(base, act, project_file, digest)
+                keep_changed(environ, old, new, kept, target)
                 if missing:
                     problem = f"missing: {', '.join(missing)}; run envr sync"
         except EnvrError as e:

@@ -30,6 +30,11 @@ def _hook_output(shell: str, outcome: object) -> str:
     return text + "".join(line + "\n" for line in lines)
 
 
+def one_line(text: str) -> str:
+    """text fit for one terminal line: a newline or an escape sequence in a directory name is shown, not obeyed."""
+    return text.translate({c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or args[0] not in ("bash", "zsh", "fish", "json", "dotenv"):
@@ -51,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             out = render_json(outcome.delta) if fmt == "json" else render_dotenv(outcome.delta)
         line = status_line(outcome, quiet and hook)
         if line:
-            print(line, file=sys.stderr)
+            print(one_line(line), file=sys.stderr)
         # Values may carry any bytes the user's environment held (surrogate-escaped by Python): give them back.
         sys.stdout.buffer.write(out.encode("utf-8", "surrogateescape"))
         sys.stdout.flush()
@@ -63,12 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except EnvrError as e:
-        print(f"envr: {e}", file=sys.stderr)
+        print(one_line(f"envr: {e}"), file=sys.stderr)
         return e.exit_code
     except Exception as e:  # the prompt must survive anything: one line, never a traceback
         if os.environ.get("ENVR_DEBUG") == "1":
             raise
-        print(f"envr: internal error: {type(e).__name__}: {e} (ENVR_DEBUG=1 shows more)", file=sys.stderr)
+        print(one_line(f"envr: internal error: {type(e).__name__}: {e} (ENVR_DEBUG=1 shows more)"), file=sys.stderr)
         return 70
 
 

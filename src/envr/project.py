@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
 from envr.errors import ProjectFileError
+
+TYPE_CHECKING = False  # typing's import costs the prompt ~2 ms; mypy still reads the block below
+
+if TYPE_CHECKING:
+    from typing import Any
 
 FILENAME = "envr.toml"
 LOCKNAME = "envr.lock"
@@ -57,17 +60,31 @@ SECTIONS = ("env", "path", "packages")
 PATH_KEYS = ("prepend", "append")
 
 
-@dataclass(frozen=True)
 class Project:
-    """A parsed, validated envr.toml. Values are still templates: see activate.interpolate."""
+    """A parsed, validated envr.toml. Values are still templates: see activate.interpolate.
 
-    root: str
-    file: str
-    content: bytes
-    env: dict[str, str | None] = field(default_factory=dict)
-    prepend: tuple[str, ...] = ()
-    append: tuple[str, ...] = ()
-    packages: dict[str, Any] = field(default_factory=dict)
+    A plain class rather than a dataclass: the prompt's lean path cannot afford dataclasses' import.
+    """
+
+    __slots__ = ("append", "content", "env", "file", "packages", "prepend", "root")
+
+    def __init__(
+        self,
+        root: str,
+        file: str,
+        content: bytes,
+        env: dict[str, str | None],
+        prepend: tuple[str, ...] = (),
+        append: tuple[str, ...] = (),
+        packages: dict[str, Any] | None = None,
+    ) -> None:
+        self.root = root
+        self.file = file
+        self.content = content
+        self.env = env
+        self.prepend = prepend
+        self.append = append
+        self.packages: dict[str, Any] = packages or {}
 
     @property
     def lock_file(self) -> str:

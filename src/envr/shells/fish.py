@@ -28,3 +28,6 @@ class FishRenderer:
 
     def assign_list(self, name: str, values: Sequence[str]) -> str:
         return f"set -g {name} " + " ".join(quote(v) for v in values)
+
+
+RENDERER = FishRenderer()
