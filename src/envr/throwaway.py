@@ -1,0 +1,107 @@
+"""envr shell -p: a throwaway environment with some packages on top of the current one.
+
+    envr shell -p pypi:cowsay==6.1 -p npm:cowsay@1.6.0 [-- CMD ARGS...]
+
+The specs become an in-memory [packages] table (nothing is written to a project or a profile), realised in
+the store like any project's packages (reused when present). Their paths are held as temporary gc roots
+(store.roots.hold) from before the realise until the shell or command exits, and not a moment longer, so a
+later `envr gc` may collect them. The child gets the current environment (inside a project: the project's)
+with the packages' bin dirs first on PATH and their names in ENVR_SHELL_PACKAGES for a prompt to show;
+leaving is simply the child exiting, so the caller's environment is exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Mapping
+from typing import Any
+
+from envr.errors import EnvrError
+
+MARKER = "ENVR_SHELL_PACKAGES"
+SOURCE_NAME = "envr shell -p"  # stands in for the project file in messages
+
+
+def table_of(specs: list[str], cwd: str) -> dict[str, Any]:
+    """`-p` specs -> a [packages] table: pypi:REQ, npm:NAME@VERSION, path:DIR, each named after its package."""
+    from envr.packages import valid_package_name
+
+    table: dict[str, Any] = {}
+    for spec in specs:
+        kind, sep, rest = spec.partition(":")
+        value: Any = spec
+        if not sep or not rest:
+            raise EnvrError(f"{spec!r}: give a package as pypi:REQ, npm:NAME@VERSION or path:DIR")
+        if kind == "pypi":
+            from packaging.requirements import InvalidRequirement, Requirement
+
+            try:
+                name = Requirement(rest).name
+            except InvalidRequirement as e:
+                raise EnvrError(f"{spec!r}: not a valid requirement ({e})") from None
+        elif kind == "npm":
+            from envr.sources.npm import split_spec
+
+            name = split_spec(rest)[0].rsplit("/", 1)[-1]
+        elif kind == "path":
+            where = os.path.abspath(os.path.join(cwd, os.path.expanduser(rest)))
+            name = os.path.basename(where.rstrip(os.sep)) or "path"
+            value = {"path": where}
+        else:
+            raise EnvrError(f"{spec!r}: unknown kind {kind!r}; envr shell -p takes pypi:, npm: or path:")
+        if not valid_package_name(name):
+            raise EnvrError(f"{spec!r}: cannot name a package {name!r}")
+        if name in table:
+            raise EnvrError(f"two packages named {name!r}: {table[name]!r} and {spec!r}")
+        table[name] = value
+    return table
+
+
+def run(specs: list[str], command: list[str], environ: Mapping[str, str], cwd: str) -> int:
+    """Realise the packages, run command (or $SHELL) with them on PATH, and return its exit status."""
+    from envr.packages import package_bins, resolve, specs_of
+    from envr.project import Project
+    from envr.store import roots, store_dir
+
+    if not specs:
+        raise EnvrError("give at least one package: envr shell -p SPEC [-p SPEC...] [-- CMD ARGS...]")
+    project = Project(cwd, SOURCE_NAME, b"", {}, (), (), table_of(specs, cwd))
+    store = store_dir(environ)
+    resolved = resolve(specs_of(project), store)
+    with roots.hold(store, [r.path for r in resolved.values()]):  # rooted before realising: gc cannot race us
+        bins, missing, _ = package_bins(project, {**environ, "ENVR_AUTO_SYNC": "1"})
+        if missing:
+            raise EnvrError(f"could not realise {', '.join(missing)}")
+        env = dict(environ)
+        env["PATH"] = os.pathsep.join([*bins, *([environ["PATH"]] if environ.get("PATH") else [])])
+        names = " ".join(resolved)
+        env[MARKER] = f"{environ[MARKER]} {names}" if environ.get(MARKER) else names
+        argv = command or [environ.get("SHELL") or "/bin/sh"]
+        return _run(argv, env)
+
+
+def _run(argv: list[str], env: dict[str, str]) -> int:
+    """Run argv and wait; a child killed by signal N gives 128+N, as shells report it."""
+    try:
+        proc = subprocess.Popen(argv, env=env)
+    except OSError as e:
+        raise EnvrError(f"cannot run {argv[0]!r}: {e.strerror}") from None
+
+    def forward(signum: int, frame: object) -> None:
+        proc.send_signal(signum)
+
+    # Ctrl-C belongs to the child (an interactive shell handles it); termination is passed on to it.
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        signal.SIGQUIT: signal.signal(signal.SIGQUIT, signal.SIG_IGN),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, forward),
+        signal.SIGHUP: signal.signal(signal.SIGHUP, forward),
+    }
+    try:
+        code = proc.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 128 - code if code < 0 else code
