@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envr.activate import Activation, interpolate
-from envr.diff import STATE_VAR, State, apply, changes, revert
+from envr.diff import STATE_VAR, State, apply, changes, pack, revert, unpack
 
 values = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=30)
 
@@ -93,3 +93,30 @@ def test_apply_then_revert_is_identity(base: dict[str, str], vars: dict[str, str
     state = State.decode(inside[STATE_VAR])
     assert state is not None
     assert revert(inside, state)[0] == base
+
+
+nested = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(nested)
+def test_pack_roundtrips_and_is_ascii(value: object) -> None:
+    text = pack(value)
+    assert text.isascii()
+    assert unpack(text) == value
+
+
+def test_pack_keeps_surrogate_escapes() -> None:
+    raw = b"caf\xe9\n\x00".decode("utf-8", "surrogateescape").replace("\x00", "")
+    assert unpack(pack([raw])) == [raw]
+
+
+def test_unpack_rejects_garbage() -> None:
+    import pytest
+
+    for text in ["", "s5:ab", "lx", "d s1:ae", "i12", "ne"]:
+        with pytest.raises(ValueError):
+            unpack(text)

@@ -7,10 +7,13 @@ and any number of reloads leave each PATH entry in place exactly once.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 
 from envr.errors import EnvrError
 from envr.project import Project
+
+TYPE_CHECKING = False  # collections.abc and typing cost the prompt ~1-2 ms; annotations only
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 _NAME_START = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
 _NAME_CHARS = _NAME_START + "0123456789"

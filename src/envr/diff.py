@@ -8,10 +8,11 @@ and remove only envr's own PATH entries (entries the user added inside stay).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-
 from envr.activate import Activation
+
+TYPE_CHECKING = False  # collections.abc and typing cost the prompt ~1-2 ms; annotations only
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 STATE_VAR = "ENVR_STATE"
 STATE_VERSION = 1
@@ -43,7 +44,7 @@ class State:
         self.extra = extra if extra is not None else {}
 
     def encode(self) -> str:
-        return json.dumps(
+        return pack(
             {
                 "v": STATE_VERSION,
                 "root": self.root,
@@ -54,9 +55,7 @@ class State:
                 "app": self.append,
                 "nopath": self.path_was_unset,
                 "extra": self.extra,
-            },
-            separators=(",", ":"),
-            ensure_ascii=True,
+            }
         )
 
     @classmethod
@@ -65,8 +64,8 @@ class State:
         if not text:
             return None
         try:
-            d = json.loads(text)
-            if d.get("v") != STATE_VERSION:
+            d = unpack(text)
+            if not isinstance(d, dict) or d.get("v") != STATE_VERSION:
                 return None
             return cls(
                 root=d["root"],
@@ -80,6 +79,88 @@ class State:
             )
         except (ValueError, KeyError, TypeError, IndexError, AttributeError):
             return None
+
+
+def pack(value: object) -> str:
+    """A compact, ASCII-only encoding of str/int/bool/None/list/dict, read back by unpack.
+
+    json would do, but importing it drags in re, enum and functools: ~5 ms on every real prompt change.
+    Strings are unicode_escape'd (so any character, surrogate escapes included, travels as ASCII) and
+    length-prefixed, so no delimiter can ever clash with content.
+    """
+    out: list[str] = []
+
+    def emit(v: object) -> None:
+        if v is None:
+            out.append("n")
+        elif v is True:
+            out.append("t")
+        elif v is False:
+            out.append("f")
+        elif isinstance(v, int):
+            out.append(f"i{v};")
+        elif isinstance(v, str):
+            escaped = v.encode("unicode_escape").decode("ascii")
+            out.append(f"s{len(escaped)}:{escaped}")
+        elif isinstance(v, list | tuple):
+            out.append("l")
+            for item in v:
+                emit(item)
+            out.append("e")
+        elif isinstance(v, dict):
+            out.append("d")
+            for key, item in v.items():
+                emit(str(key))
+                emit(item)
+            out.append("e")
+        else:
+            raise TypeError(f"cannot pack {type(v).__name__}")
+
+    emit(value)
+    return "".join(out)
+
+
+def unpack(text: str) -> object:
+    """The value pack encoded; ValueError on anything malformed."""
+
+    def read(i: int) -> tuple[object, int]:
+        tag = text[i]
+        if tag == "n":
+            return None, i + 1
+        if tag == "t":
+            return True, i + 1
+        if tag == "f":
+            return False, i + 1
+        if tag == "i":
+            end = text.index(";", i)
+            return int(text[i + 1 : end]), end + 1
+        if tag == "s":
+            colon = text.index(":", i)
+            start = colon + 1
+            end = start + int(text[i + 1 : colon])
+            if end > len(text):
+                raise ValueError("truncated string")
+            return text[start:end].encode("ascii").decode("unicode_escape"), end
+        if tag in "ld":
+            items: list[object] = []
+            i += 1
+            while text[i] != "e":
+                item, i = read(i)
+                items.append(item)
+            if tag == "l":
+                return items, i + 1
+            if len(items) % 2:
+                raise ValueError("odd dict")
+            return {str(items[k]): items[k + 1] for k in range(0, len(items), 2)}, i + 1
+        raise ValueError(f"bad tag {tag!r}")
+
+    try:
+        value, end = read(0)
+    except (IndexError, UnicodeError) as e:
+        raise ValueError(str(e)) from None
+    if end != len(text):
+        raise ValueError("trailing data")
+    return value
 
 
 def split_path(value: str | None) -> list[str]:

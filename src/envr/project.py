@@ -7,7 +7,6 @@ positions only for syntax errors, so for schema errors the key is located again 
 from __future__ import annotations
 
 import os
-import re
 
 from envr.errors import ProjectFileError
 
@@ -20,7 +19,13 @@ FILENAME = "envr.toml"
 LOCKNAME = "envr.lock"
 FORMAT_VERSION = 1
 
-NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_NAME_CHARS = _NAME_START | frozenset("0123456789")
+
+
+def valid_name(name: str) -> bool:
+    """[A-Za-z_][A-Za-z0-9_]*, checked without `re`: this module sits on the prompt's path."""
+    return bool(name) and name[0] in _NAME_START and all(c in _NAME_CHARS for c in name)
 
 # Variables envr manages itself, the shells own, or that a project must reach through [path].
 RESERVED = frozenset(
@@ -182,7 +187,7 @@ def parse(path: str, content: bytes) -> Project:
 def _parse_env(table: dict[str, Any], where: _Locator) -> dict[str, str | None]:
     env: dict[str, str | None] = {}
     for name, value in table.items():
-        if not NAME_RE.match(name):
+        if not valid_name(name):
             raise where.error("env", name, f"invalid variable name {name!r} (must match [A-Za-z_][A-Za-z0-9_]*)")
         if name in RESERVED:
             hint = "; use [path] prepend/append" if name == "PATH" else ""
@@ -225,6 +230,8 @@ def _type_name(value: object) -> str:
 
 
 def _split_toml_error(message: str) -> tuple[str, int | None, int | None]:
+    import re
+
     m = re.search(r"\s*\(at line (\d+), column (\d+)\)\s*$", message)
     if m:
         return message[: m.start()], int(m.group(1)), int(m.group(2))
@@ -246,8 +253,6 @@ def locate(path: str, text: str, section: str, key: str) -> tuple[int | None, in
 class _Locator:
     """Finds where a key sits in the source, for errors tomllib cannot place."""
 
-    HEADER = re.compile(r"\s*\[\s*([^\]\[]+?)\s*\]")
-
     def __init__(self, path: str, text: str) -> None:
         self.path = path
         self.lines = text.splitlines()
@@ -257,12 +262,15 @@ class _Locator:
         return ProjectFileError(self.path, message, line, col)
 
     def find(self, section: str | None, key: str) -> tuple[int | None, int | None]:
+        import re
+
+        header_re = re.compile(r"\s*\[\s*([^\]\[]+?)\s*\]")
         key_re = re.compile(
             r"\s*(?:" + re.escape(key) + r"|\"" + re.escape(key) + r"\"|'" + re.escape(key) + r"')\s*[=.]"
         )
         current: str | None = None
         for number, line in enumerate(self.lines, 1):
-            header = self.HEADER.match(line)
+            header = header_re.match(line)
             if header:
                 current = header.group(1).strip().strip("\"'")
                 if section is None and current == key:

@@ -6,11 +6,11 @@ becomes shell text, and it is property-tested through the real shell.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from importlib import import_module
 
 TYPE_CHECKING = False  # typing's import costs the prompt ~2 ms
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from typing import Protocol
 
     class Renderer(Protocol):
