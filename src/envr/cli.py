@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -91,11 +91,19 @@ def deny(path: Annotated[str | None, typer.Argument(help="envr.toml or its direc
 
 @app.command()
 def prune() -> None:
-    """Forget approvals of project files that no longer exist."""
+    """Forget approvals of project files that no longer exist, and generations of deleted project directories."""
+    from envr import generations
+
     dropped = trust.prune()
     for path in dropped:
         typer.echo(f"dropped approval of {path}")
-    _say(f"pruned {len(dropped)} approval{'s' if len(dropped) != 1 else ''}")
+    gone = generations.prune_dead()
+    for path in gone:
+        typer.echo(f"dropped generations of {path}")
+    _say(
+        f"pruned {len(dropped)} approval{'s' if len(dropped) != 1 else ''}"
+        f" and the generations of {len(gone)} project{'s' if len(gone) != 1 else ''}"
+    )
 
 
 @app.command()
@@ -130,6 +138,7 @@ def status() -> None:
         for key, items in (("prepend", p.prepend), ("append", p.append)):
             for item in items:
                 typer.echo(f"  PATH {key}: {item}")
+        _status_generation(p.file)
     if outcome.delta:
         pending = ", ".join(sorted(k for k in outcome.delta if k != STATE_VAR)) or "state only"
         typer.echo(f"pending at next prompt: {pending}")
@@ -172,6 +181,7 @@ def sync(path: Annotated[str | None, typer.Argument(help="envr.toml or its direc
     project = load(file)
     started = time.monotonic()
     resolved, built = sync_packages(project, os.environ, _say)
+    _record_generation(file)
     for name, r in resolved.items():
         typer.echo(f"{name}\t{'built' if name in built else 'present'}\t{r.path}")
     n = len(resolved)
@@ -283,6 +293,209 @@ def store_rm(path: Annotated[str, typer.Argument(help="a store path")]) -> None:
 
     remove(store_dir(), path)
     _say(f"removed {os.path.abspath(path)}")
+
+
+# ---- generations, the profile and gc ----
+
+
+def _status_generation(file: str) -> None:
+    from envr import generations
+
+    latest, pin = generations.active(file, trust.content_hash(file))
+    if pin is not None:
+        typer.echo(f"generation: pinned older generation {pin} (latest {latest}); envr sync returns to the latest")
+    elif latest:
+        typer.echo(f"generation: {latest} (latest)")
+
+
+def _record_generation(file: str) -> None:
+    """After a sync: end any pin and record the project's environment as a generation (it is then a gc root)."""
+    from envr import generations
+    from envr.export import compute
+
+    if generations.unpin(file):
+        _say("unpinned: the project runs its latest environment again")
+    compute(os.environ, os.path.dirname(file))
+
+
+def _allowed_file(path: str | None) -> tuple[str, str]:
+    file = _project_file(path)
+    digest = trust.content_hash(file)
+    if not trust.check(file, digest).allowed:
+        raise NotTrustedError(f"{file} is not allowed; run 'envr allow' to trust it")
+    return file, digest
+
+
+def _when(t: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
+@app.command()
+def generations(
+    path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None,
+    delete: Annotated[list[int] | None, typer.Option("--delete", help="delete generation N (repeatable)")] = None,
+    keep_last: Annotated[int | None, typer.Option("--keep-last", help="delete all but the last K")] = None,
+    older_than: Annotated[str | None, typer.Option("--older-than", help="delete those older than (30d)")] = None,
+    numbers: Annotated[list[int] | None, typer.Argument(help="with --delete: more numbers")] = None,
+) -> None:
+    """List the project's generations (marking the current one), or delete some; never the current one."""
+    from envr import generations as gens
+
+    file, digest = _allowed_file(path)
+    gdir = gens.project_dir(file)
+    if delete is not None or keep_last is not None or older_than is not None:
+        if numbers and delete is None:
+            raise EnvrError("give numbers to delete with --delete")
+        which = [*(delete or []), *(numbers or [])]
+        if keep_last is not None and keep_last < 1:
+            raise EnvrError("--keep-last must be at least 1")
+        age = gens.parse_age(older_than) if older_than else None
+        if keep_last is not None or age is not None:
+            which += gens.select_old(gdir, keep_last, age)
+        done = gens.delete(file, sorted(set(which)))
+        _say(f"deleted {len(done)} generation{'s' if len(done) != 1 else ''}" + (f": {_nums(done)}" if done else ""))
+        return
+    rows = gens.listing(file, digest)
+    if not rows:
+        _say(f"{file} has no generations yet (entering it or envr sync records one)")
+        return
+    for n, t, mark, change in rows:
+        typer.echo(f"{n:>4}  {_when(t)}  {change}" + (f"   ({mark})" if mark else ""))
+
+
+def _nums(ns: list[int]) -> str:
+    return ", ".join(str(n) for n in ns)
+
+
+@app.command()
+def rollback(path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None) -> None:
+    """Make the generation before the active one active now (no download, no build), until envr sync or an edit."""
+    from envr import generations as gens
+
+    file, digest = _allowed_file(path)
+    pin = gens.rollback(file, digest)
+    _say(f"rolled back to generation {pin}; it shows at the next prompt (envr sync returns to the latest)")
+
+
+@app.command("switch-generation")
+def switch_generation(
+    number: Annotated[int, typer.Argument(help="a generation number (see envr generations)")],
+    path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None,
+) -> None:
+    """Make generation N active now (no download, no build), until envr sync or an edit of the project file."""
+    from envr import generations as gens
+
+    file, digest = _allowed_file(path)
+    pin = gens.switch(file, digest, number)
+    if pin is None:
+        _say(f"switched to generation {number}, the latest; it shows at the next prompt")
+    else:
+        _say(f"switched to generation {number}; it shows at the next prompt (envr sync returns to the latest)")
+
+
+profile_app = typer.Typer(help="Tools in every hooked shell: the user profile.", no_args_is_help=True)
+app.add_typer(profile_app, name="profile")
+
+
+def _profile_result(n: int, new: bool) -> None:
+    _say(f"profile generation {n}" + (" (new)" if new else " (reused)") + "; on PATH in every hooked shell")
+
+
+@profile_app.command("install")
+def profile_install(specs: Annotated[list[str], typer.Argument(help="pypi:REQ, npm:NAME@VER or path:DIR")]) -> None:
+    """Add tools to the profile (a new profile generation, or one you already have)."""
+    from envr import profile
+
+    _profile_result(*profile.install(specs, os.environ, _say))
+
+
+@profile_app.command("remove")
+def profile_remove(names: Annotated[list[str], typer.Argument(help="installed names")]) -> None:
+    """Remove tools from the profile."""
+    from envr import profile
+
+    _profile_result(*profile.remove(names))
+
+
+@profile_app.command("list")
+def profile_list() -> None:
+    """The tools in the current profile generation."""
+    from envr import profile
+
+    for name, (spec, path) in sorted(profile.manifest(profile.current()).items()):
+        typer.echo(f"{name}	{spec}	{path}")
+
+
+@profile_app.command("generations")
+def profile_generations() -> None:
+    """List profile generations, marking the current one."""
+    from envr import generations as gens
+    from envr import profile
+
+    now = profile.current()
+    before: dict[str, Any] | None = None
+    for n in profile.numbers():
+        pk = {name: path for name, (_, path) in profile.manifest(n).items()}
+        data: dict[str, Any] = {"packages": pk, "env": {}, "prepend": [], "append": []}
+        t = os.lstat(os.path.join(profile.profile_dir(), "generations", str(n))).st_mtime
+        typer.echo(f"{n:>4}  {_when(t)}  {gens.summary(before, data)}" + ("   (current)" if n == now else ""))
+        before = data
+
+
+@profile_app.command("rollback")
+def profile_rollback() -> None:
+    """Switch the profile to the generation before the current one."""
+    from envr import profile
+
+    _say(f"profile rolled back to generation {profile.rollback()}")
+
+
+@profile_app.command("switch-generation")
+def profile_switch(number: Annotated[int, typer.Argument(help="a profile generation number")]) -> None:
+    """Switch the profile to generation N."""
+    from envr import profile
+
+    _say(f"profile switched to generation {profile.switch(number)}")
+
+
+@app.command()
+def gc(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="list what would be deleted")] = False,
+    older_than: Annotated[
+        str | None, typer.Option("--older-than", help="first drop generations older than this (30d)")
+    ] = None,
+) -> None:
+    """Delete every store path no generation, profile or running envr uses; print the count and bytes freed."""
+    from envr import generations as gens
+    from envr import profile
+    from envr.store import store_dir
+    from envr.store.gc import collect
+
+    age = gens.parse_age(older_than) if older_than else None
+    if not dry_run:
+        for file in gens.prune_dead():
+            _say(f"dropped the generations of {file} (its directory is gone)")
+        if age is not None:
+            dropped = gens.drop_older_than(age) + profile.drop_older_than(age)
+            _say(f"dropped {dropped} generation{'s' if dropped != 1 else ''} older than {older_than}")
+    result = collect(store_dir(), gens.roots() | profile.roots(), dry_run=dry_run)
+    if dry_run:
+        for p in result.paths:
+            typer.echo(p)
+    size = _bytes(result.bytes)
+    n = len(result.paths)
+    what = "would delete" if dry_run else "deleted"
+    _say(f"{what} {n} store path{'s' if n != 1 else ''}, {size} freed; {result.live} kept")
+
+
+def _bytes(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} bytes"
 
 
 def run() -> None:

@@ -10,7 +10,7 @@ import os
 import time
 from collections.abc import Mapping
 
-from envr import __version__, dirs, trust
+from envr import __version__, dirs, generations, profile, trust
 from envr.activate import activation
 from envr.diff import STATE_VAR, State, apply, changes, keep_changed, revert
 from envr.errors import EnvrError
@@ -123,6 +123,7 @@ def compute(environ: Mapping[str, str], pwd: str) -> Outcome:
     old = State.decode(environ.get(STATE_VAR))
     base, kept = revert(environ, old)
     watch = Watch()
+    base = profile.on_path(base, watch.expect)
     project_file = find_project_file(pwd)
     root = os.path.dirname(project_file) if project_file else None
     for d in dirs_up(pwd, root):
@@ -147,12 +148,21 @@ def compute(environ: Mapping[str, str], pwd: str) -> Outcome:
                 problem = f"{_tilde(project_file)} is {verdict.state}; run 'envr allow' to trust it"
             else:
                 project = load_project(project_file, content, digest)
-                bins, missing = _package_bins(project, environ, watch)
+                pinned = _pinned(project, digest, watch)
+                if pinned is not None:
+                    project, bins, missing = pinned[1], pinned[2], list[str]()
+                else:
+                    bins, missing = _package_bins(project, environ, watch)
                 act = activation(project, base, bins)
                 target, new = apply(base, act, project_file, digest)
+                if pinned is not None:
+                    new.extra["pin"] = [pinned[0], generations.current(generations.project_dir(project_file))[0]]
+                    target[STATE_VAR] = new.encode()
                 keep_changed(environ, old, new, kept, target)
                 if missing:
                     problem = f"missing: {', '.join(missing)}; run envr sync"
+                elif pinned is None:
+                    _record(project, bins, act.vars)
         except EnvrError as e:
             error = e
             problem = str(e)
@@ -162,6 +172,35 @@ def compute(environ: Mapping[str, str], pwd: str) -> Outcome:
 
     delta = changes(environ, target)
     return Outcome(target, delta, watch, _notes(old, new, kept), problem, error, project, verdict)
+
+
+def _pinned(project: Project, digest: str, watch: Watch) -> tuple[int, Project, list[str]] | None:
+    """(number, project as that generation had it, its PATH dirs) while an older generation is pinned."""
+    pin = generations.pin_file(project.file)
+    watch.expect(pin)  # `envr rollback`, `switch-generation` and `sync` show at the next prompt
+    n = generations.read_pin(project.file, digest)
+    if n is None:
+        return None
+    data = generations.load(generations.project_dir(project.file), n)
+    if data is None:
+        return None
+    from envr.store import looks_valid
+
+    if not all(looks_valid(p) for p in data["packages"].values()):
+        return None
+    env, pre, app = data["env"], tuple(data["prepend"]), tuple(data["append"])
+    return n, Project(project.root, project.file, project.content, env, pre, app), data["bins"]
+
+
+def _record(project: Project, bins: list[str], resolved: dict[str, str | None]) -> None:
+    """A new generation if this environment differs from the project's latest (nothing is written otherwise)."""
+    content = generations.generation_content(
+        project.env, project.prepend, project.append, bins, list(project.packages), resolved
+    )
+    try:  # noqa: SIM105 (contextlib is not on the prompt's path)
+        generations.record(project.file, content)
+    except OSError:
+        pass  # a read-only data dir must not break the prompt; the environment still loads
 
 
 def _package_bins(project: Project, environ: Mapping[str, str], watch: Watch) -> tuple[list[str], list[str]]:
@@ -191,7 +230,10 @@ def _notes(old: State | None, new: State | None, kept: list[str]) -> list[str]:
         still = [name for name in kept if new is None or name not in new.vars]
         if still:
             parts.append(f"kept {', '.join(still)} as you changed {'it' if len(still) == 1 else 'them'} inside")
-    if new is not None and (old is None or new.root != old.root or new.digest != old.digest):
+    pin = new.extra.get("pin") if new is not None else None
+    if new is not None and (
+        old is None or new.root != old.root or new.digest != old.digest or pin != old.extra.get("pin")
+    ):
         verb = "reloaded" if old is not None and old.root == new.root else "loaded"
         summary = []
         for name, (_, value) in new.vars.items():
@@ -201,4 +243,6 @@ def _notes(old: State | None, new: State | None, kept: list[str]) -> list[str]:
         if added:
             summary.append(f"PATH +{added}")
         parts.append(f"{verb} {_tilde(new.root)}" + (f" ({' '.join(summary)})" if summary else ""))
+        if isinstance(pin, list) and len(pin) == 2:
+            parts.append(f"pinned to older generation {pin[0]} (latest {pin[1]}); envr sync returns to the latest")
     return parts

@@ -191,12 +191,16 @@ def sync(
         except EnvrError as e:
             errors.append(e)
 
-    for level in _dependency_order(specs):
-        todo = [resolved[s.name] for s in level if s.name in wanted]
-        with ThreadPoolExecutor(max_workers=max(1, min(8, len(todo)))) as pool:
-            list(pool.map(one, todo))
-        if errors:
-            raise errors[0]
+    from envr.store.gc import keep_alive, sync_lock
+
+    with sync_lock(store):  # gc waits until the paths are rooted (until this process exits)
+        for level in _dependency_order(specs):
+            todo = [resolved[s.name] for s in level if s.name in wanted]
+            with ThreadPoolExecutor(max_workers=max(1, min(8, len(todo)))) as pool:
+                list(pool.map(one, todo))
+            if errors:
+                raise errors[0]
+        keep_alive(store, [r.path for r in resolved.values()])
     return resolved, built
 
 

@@ -58,7 +58,9 @@ def realise(
         if not looks_valid(store_path):  # killed between the row and its marker
             registry.mark_valid(store_path)
         return False
-    with path_lock(store, store_path):
+    from envr.store.gc import sync_lock  # gc waits while any realise runs
+
+    with sync_lock(store), path_lock(store, store_path):
         if registry.valid(store, [store_path]):
             return False
         clean_leftovers(store, store_path)
