@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any
 
+    from envr.lockfile import Lock
     from envr.sources import Source
 
 SHORTHANDS = ("pypi", "npm")
@@ -132,8 +133,13 @@ def _dependency_order(specs: list[PackageSpec]) -> list[list[PackageSpec]]:
     return levels
 
 
-def resolve(specs: list[PackageSpec], store: str, failed: dict[str, str] | None = None) -> dict[str, Resolved]:
+def resolve(
+    specs: list[PackageSpec], store: str, failed: dict[str, str] | None = None, lock: Lock | None = None
+) -> dict[str, Resolved]:
     """Every package's store path, in file order. Inputs' store paths are part of a package's recipe.
+
+    With a lock (see envr.lockfile), each spec carries its locked entry and the source names its recipe from
+    that exact resolution; a package missing from the lock is an error naming `envr lock`.
 
     A recipe that cannot be made (a path source whose directory is gone) raises, or, given `failed`, is
     recorded there (name -> message) with the packages that take it as input, and left out."""
@@ -149,6 +155,8 @@ def resolve(specs: list[PackageSpec], store: str, failed: dict[str, str] | None 
                 continue
             inputs = {d: out[d].path for d in _inputs(spec)}
             try:
+                if lock is not None:
+                    _attach_lock(spec, lock)
                 made = source.recipe(spec)
             except EnvrError as e:
                 if failed is None:
@@ -158,9 +166,27 @@ def resolve(specs: list[PackageSpec], store: str, failed: dict[str, str] | None 
             recipe: dict[str, Any] = {"kind": spec.kind, "source": made}
             if inputs:
                 recipe["inputs"] = {d: os.path.basename(p) for d, p in inputs.items()}
-            base = f"{path_hash(recipe)}-{spec.name}-{source.version(spec)}"
+            version = spec.locked.get("version") if spec.locked else None
+            base = f"{path_hash(recipe)}-{spec.name}-{version or source.version(spec)}"
             out[spec.name] = Resolved(spec, source, recipe, os.path.join(store, base), inputs)
     return {s.name: out[s.name] for s in specs if s.name in out}
+
+
+def _attach_lock(spec: PackageSpec, lock: Lock) -> None:
+    from envr.lockfile import RUN_LOCK, LockError, check_entry
+
+    locked = lock.packages.get(spec.name)
+    if locked is None or locked.get("kind") != spec.kind:
+        raise LockError(f"packages.{spec.name} is not in {spec.project_root}/envr.lock; {RUN_LOCK}")
+    check_entry(spec, locked)
+    spec.locked = locked
+
+
+def lock_of(project: Project) -> Lock | None:
+    """The project's envr.lock, checked against envr.toml (stale: an error); None without one."""
+    from envr.lockfile import for_project
+
+    return for_project(project)
 
 
 def sync(
@@ -178,7 +204,8 @@ def sync(
 
     store = store_dir(environ)
     specs = specs_of(project)
-    resolved = resolve(specs, store, {} if only is not None else None)  # `only`: the caller reported failures
+    lock = lock_of(project)
+    resolved = resolve(specs, store, {} if only is not None else None, lock)  # `only`: the caller reported failures
     wanted = _with_inputs(specs, only) if only is not None else {s.name for s in specs}
     wanted &= resolved.keys()
     built: list[str] = []
@@ -229,7 +256,7 @@ def package_bins(project: Project, environ: Mapping[str, str]) -> tuple[list[str
     store = store_dir(environ)
     specs = specs_of(project)
     failed: dict[str, str] = {}
-    resolved = resolve(specs, store, failed)
+    resolved = resolve(specs, store, failed, lock_of(project))
     for message in failed.values():
         say(message)
     valid = {r.path for r in resolved.values() if looks_valid(r.path)}

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 class PackageSpec:
     """One [packages] entry, shorthand expanded ("pypi:ruff==0.6.9" -> {"pypi": "ruff==0.6.9"})."""
 
-    __slots__ = ("_line", "_locate", "entry", "kind", "name", "prefer", "project_file", "project_root")
+    __slots__ = ("_line", "_locate", "entry", "kind", "locked", "name", "prefer", "project_file", "project_root")
 
     def __init__(
         self,
@@ -37,6 +37,9 @@ class PackageSpec:
         self.project_root = project_root
         self.project_file = project_file
         self.prefer = prefer
+        # This package's entry in envr.lock (set by packages.resolve when a lock is present): a source that
+        # resolves (pypi, npm) then installs exactly what it lists instead of resolving again.
+        self.locked: dict[str, Any] | None = None
         self._line = line
         self._locate = locate
 

@@ -30,6 +30,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -99,6 +100,10 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 def _tools(environ: Mapping[str, str]) -> tuple[str, str]:
     path = environ.get("PATH", os.defpath)
     node, npm = shutil.which("node", path=path), shutil.which("npm", path=path)
@@ -156,6 +161,8 @@ class NpmSource:
             raise _err(spec, f'key "npm": {value!r} has an empty or malformed version after "@"')
 
     def version(self, spec: PackageSpec) -> str:
+        if spec.locked and spec.locked.get("version"):
+            return str(spec.locked["version"])
         value = _value(spec)
         if is_tarball(value):
             manifest = _tarball_manifest(spec, _tarball_path(spec, value))
@@ -172,11 +179,57 @@ class NpmSource:
             path = _tarball_path(spec, value)
             manifest = _tarball_manifest(spec, path)
             recipe.update(name=manifest["name"], version=self.version(spec), tarball_sha256=_sha256(path))
+        elif spec.locked is not None and "tree" in spec.locked:  # the exact locked tree names the store path
+            name, _ = split_spec(value)
+            recipe.update(name=name, version=spec.locked.get("version"), tree=dict(spec.locked["tree"]))
+            recipe["installer"] = "npm ci"
         else:
             name, version = split_spec(value)
             recipe.update(name=name, version=version or "latest")
         recipe["node_major"] = node_major(os.environ)
         return recipe
+
+    def lock(self, spec: PackageSpec, environ: Mapping[str, str]) -> dict[str, Any]:
+        """The full tree with integrity hashes, from `npm install --package-lock-only --ignore-scripts` in a
+        temporary wrapper project. A local tarball is locked by its sha256."""
+        value = _value(spec)
+        if is_tarball(value):
+            path = _tarball_path(spec, value)
+            _tarball_manifest(spec, path)
+            return {"version": self.version(spec), "sha256": _sha256(path)}
+        name, version = split_spec(value)
+        _, npm = _tools(environ)
+        with tempfile.TemporaryDirectory(prefix="envr-npm-lock-") as work:
+            manifest = {
+                "name": "envr-lock",
+                "version": "0.0.0",
+                "private": True,
+                "dependencies": {name: version or "latest"},
+            }
+            Path(work, "package.json").write_text(json.dumps(manifest), encoding="utf-8")
+            argv = [
+                npm,
+                "install",
+                "--package-lock-only",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+                "--no-update-notifier",
+                "--loglevel",
+                "error",
+            ]
+            env = {**environ, "NO_COLOR": "1"}
+            try:
+                proc = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, check=False)
+            except OSError as exc:
+                raise EnvrError(f"npm {value}: cannot run npm ({exc}); {NO_NODE}") from None
+            if proc.returncode != 0:
+                raise EnvrError(f"npm {value}: cannot resolve: {_last_error(proc.stdout + proc.stderr)}")
+            lock = json.loads(Path(work, "package-lock.json").read_text(encoding="utf-8"))
+        packages = lock.get("packages", {})
+        tree = {path: _canonical(entry) for path, entry in packages.items() if path}
+        top = packages.get(f"node_modules/{name}", {})
+        return {"version": str(top.get("version", version or "latest")), "tree": tree}
 
     def realise(self, spec: PackageSpec, out: Path, ctx: RealiseContext) -> None:
         out = out.absolute()  # npm runs with out as its working directory
@@ -186,6 +239,14 @@ class NpmSource:
         target = str(_tarball_path(spec, value)) if is_tarball(value) else value
         if is_tarball(value):
             _tarball_manifest(spec, Path(target))  # a clear error if it is missing or not a tarball
+            if spec.locked is not None and spec.locked.get("sha256") not in (None, _sha256(Path(target))):
+                raise EnvrError(
+                    f"npm {value}: sha256 mismatch: envr.lock has {spec.locked['sha256']}, "
+                    f"the file has {_sha256(Path(target))}; run envr lock if the change is intended"
+                )
+        if spec.locked is not None and "tree" in spec.locked:
+            self._realise_locked(spec, out, ctx, environ, npm)
+            return
         argv = [
             npm,
             "install",
@@ -225,7 +286,59 @@ class NpmSource:
                 f"{_last_error(proc.stdout)} (log: {ctx.log_path})"
             )
 
+    def _realise_locked(
+        self, spec: PackageSpec, out: Path, ctx: RealiseContext, environ: dict[str, str], npm: str
+    ) -> None:
+        """`npm ci` in a wrapper project (out itself) whose package-lock is exactly the locked tree: npm checks
+        every tarball's integrity and resolves nothing."""
+        assert spec.locked is not None
+        name, _ = split_spec(_value(spec))
+        version = str(spec.locked.get("version"))
+        tree = {path: json.loads(text) for path, text in dict(spec.locked["tree"]).items()}
+        root = {"name": "envr-tool", "version": "0.0.0", "dependencies": {name: version}}
+        (out / "package.json").write_text(json.dumps({**root, "private": True}, indent=2), encoding="utf-8")
+        lock = {
+            "name": "envr-tool",
+            "version": "0.0.0",
+            "lockfileVersion": 3,
+            "requires": True,
+            "packages": {"": root, **tree},
+        }
+        (out / "package-lock.json").write_text(json.dumps(lock, indent=2), encoding="utf-8")
+        argv = [npm, "ci", "--no-audit", "--no-fund", "--no-update-notifier", "--loglevel", "error"]
+        environ.setdefault("NO_COLOR", "1")
+        ctx.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with ctx.log_path.open("a", encoding="utf-8") as log:
+            log.write(f"$ {' '.join(argv)}\n")
+            log.flush()
+            proc = subprocess.run(
+                argv,
+                cwd=out,
+                env=environ,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                check=False,
+            )
+            log.write(proc.stdout)
+        if proc.returncode != 0:
+            raise EnvrError(
+                f"npm {name}@{version}: npm ci from envr.lock failed (exit {proc.returncode}): "
+                f"{_last_error(proc.stdout)} (log: {ctx.log_path})"
+            )
+
     def bins(self, spec: PackageSpec, out: Path) -> list[str]:
+        if (out / "package-lock.json").is_file() and (out / "node_modules").is_dir():  # a locked (npm ci) install
+            name, _ = split_spec(_value(spec))
+            try:
+                manifest = json.loads((out / "node_modules" / name / "package.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return []
+            declared = manifest.get("bin") if isinstance(manifest, dict) else None
+            names = [name.rsplit("/", 1)[-1]] if isinstance(declared, str) else list(declared or {})
+            return sorted(f"node_modules/.bin/{n}" for n in names if (out / "node_modules" / ".bin" / n).exists())
         bindir = out / "bin"
         if not bindir.is_dir():
             return []

@@ -34,6 +34,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -218,11 +219,21 @@ class PypiSource:
             raise _err(spec, f'key "python" must be a version string such as "3.12", not {python!r}')
 
     def version(self, spec: PackageSpec) -> str:
+        if spec.locked and spec.locked.get("version"):
+            return str(spec.locked["version"])
         return _pin(_parse(spec)) or "unpinned"
 
     def recipe(self, spec: PackageSpec) -> dict[str, Any]:
         req = _parse(spec)
         extras = _extras(spec, req)
+        if spec.locked is not None:  # the exact resolution, not the index settings, names the store path
+            return {
+                "kind": self.kind,
+                "requirement": _requirement_string(req, extras),
+                "python": _major_minor(_python(spec)),
+                "locked": [*spec.locked.get("requirements", []), *spec.locked.get("hashes", [])],
+                "installer": "uv venv --relocatable; uv pip install --require-hashes --no-deps --link-mode copy",
+            }
         return {
             "kind": self.kind,
             "requirement": _requirement_string(req, extras),
@@ -230,6 +241,48 @@ class PypiSource:
             "python": _major_minor(_python(spec)),
             "index": index_settings(os.environ),
             "installer": "uv venv --relocatable; uv pip install --link-mode copy --compile-bytecode",
+        }
+
+    def lock(self, spec: PackageSpec, environ: Mapping[str, str]) -> dict[str, Any]:
+        """The full dependency set with exact versions and every artifact's sha256: a universal resolution
+        (`uv pip compile --universal --generate-hashes`), so Linux and macOS teammates share one lock."""
+        req = _parse(spec)
+        requirement = _requirement_string(req, _extras(spec, req))
+        env = uv_environ(environ)
+        env.setdefault("NO_COLOR", "1")
+        argv = [
+            uv_bin(),
+            "pip",
+            "compile",
+            "--no-progress",
+            "--color",
+            "never",
+            "--universal",
+            "--generate-hashes",
+            "--no-header",
+            "--no-annotate",
+            "--python-version",
+            _major_minor(_python(spec)),
+            "-",
+        ]
+        with tempfile.TemporaryDirectory(prefix="envr-lock-") as cwd:  # no project uv.toml/pyproject applies
+            proc = subprocess.run(
+                argv, input=requirement + "\n", cwd=cwd, env=env, capture_output=True, text=True, check=False
+            )
+        if proc.returncode != 0:
+            raise EnvrError(f"pypi {requirement}: cannot resolve: {_last_error(proc.stderr or proc.stdout)}")
+        requirements, hashes = parse_compiled(proc.stdout)
+        name = canonicalize_name(req.name)
+        version = "url"
+        for line in requirements:
+            pinned = line.split(";")[0].strip()
+            if "==" in pinned and canonicalize_name(pinned.split("==")[0]) == name:
+                version = pinned.split("==", 1)[1].strip()
+        return {
+            "version": version,
+            "python": _major_minor(_python(spec)),
+            "requirements": requirements,
+            "hashes": hashes,
         }
 
     def realise(self, spec: PackageSpec, out: Path, ctx: RealiseContext) -> None:
@@ -241,6 +294,12 @@ class PypiSource:
         uv = uv_bin()
         venv = out / "venv"
         common = ["--no-progress", "--color", "never"]
+        install: list[str] = [requirement]
+        if spec.locked is not None:  # exactly the locked artifacts, hash-checked, nothing resolved
+            reqs = ctx.log_path.parent / f"{out.name}.requirements.txt"
+            reqs.parent.mkdir(parents=True, exist_ok=True)
+            reqs.write_text(locked_requirements(spec.locked), encoding="utf-8")
+            install = ["--require-hashes", "--no-deps", "-r", str(reqs)]
         steps = [
             [uv, "venv", *common, "--relocatable", "--python", _python(spec), str(venv)],
             [
@@ -253,7 +312,7 @@ class PypiSource:
                 "--compile-bytecode",
                 "--python",
                 str(venv / "bin" / "python"),
-                requirement,
+                *install,
             ],
         ]
         ctx.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -274,6 +333,9 @@ class PypiSource:
                 )
                 log.write(proc.stdout)
             if proc.returncode != 0:
+                mismatch = _hash_mismatch(proc.stdout)
+                if mismatch:
+                    raise EnvrError(f"pypi {requirement}: {mismatch}; refusing it (log: {ctx.log_path})")
                 what = "creating the venv" if argv[1] == "venv" else "installing"
                 raise EnvrError(
                     f"pypi {requirement}: uv failed {what} (exit {proc.returncode}): "
@@ -305,6 +367,50 @@ class PypiSource:
             if script and "/" not in script and (out / rel).is_file():
                 found.append(rel)
         return found
+
+
+def parse_compiled(text: str) -> tuple[list[str], list[str]]:
+    """`uv pip compile --generate-hashes` output -> (sorted "name==version ; marker" lines, sorted
+    "name==version sha256:HEX" lines, one per artifact)."""
+    joined = re.sub(r"\\\n", " ", text)
+    requirements: list[str] = []
+    hashes: list[str] = []
+    for raw in joined.splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith(("#", "-")):
+            continue
+        parts = line.split(" --hash=")
+        requirement = " ".join(parts[0].split())
+        requirements.append(requirement)
+        pinned = requirement.split(";")[0].strip()
+        hashes.extend(f"{pinned} {h.strip()}" for h in parts[1:])
+    return sorted(set(requirements)), sorted(set(hashes))
+
+
+def locked_requirements(locked: Mapping[str, Any]) -> str:
+    """A requirements file for `uv pip install --require-hashes --no-deps` from a lock entry."""
+    by_pin: dict[str, list[str]] = {}
+    for line in locked.get("hashes", []):
+        pin, _, digest = str(line).rpartition(" ")
+        by_pin.setdefault(pin, []).append(digest)
+    out = []
+    for requirement in locked.get("requirements", []):
+        pin = str(requirement).split(";")[0].strip()
+        out.append(" ".join([str(requirement), *(f"--hash={d}" for d in by_pin.get(pin, []))]))
+    return "\n".join(out) + "\n"
+
+
+def _hash_mismatch(log_text: str) -> str | None:
+    """uv's hash-mismatch report as one line naming the artifact and both hashes, if that is what failed."""
+    m = re.search(r"Hash mismatch for `([^`]+)`", log_text)
+    if not m:
+        return None
+    expected = re.search(r"Expected:\s*(\S+)", log_text)
+    computed = re.search(r"Computed:\s*(\S+)", log_text)
+    return (
+        f"hash mismatch for {m.group(1)}: envr.lock has {expected.group(1) if expected else '?'}, "
+        f"the download has {computed.group(1) if computed else '?'}"
+    )
 
 
 NEVER_EXPOSED = frozenset(

@@ -1,0 +1,386 @@
+"""envr.lock: the exact resolution of a project's [packages], written by `envr lock`, read by sync and the prompt.
+
+The file is a small TOML subset, sorted and one fact per line so a review of a lock change reads well::
+
+    # envr.lock: ...
+    version = 1
+    packages_hash = "sha256:..."           # of the [packages] table it was made from
+
+    [packages.ruff]
+    kind = "pypi"
+    entry = "{\\"pypi\\":\\"ruff==0.6.9\\"}"  # the envr.toml entry it was made from (canonical JSON)
+    version = "0.6.9"
+    python = "3.11"
+    requirements = [                       # the whole dependency set, exact versions (and markers)
+        "ruff==0.6.9",
+    ]
+    hashes = [                             # every artifact's sha256
+        "ruff==0.6.9 sha256:...",
+    ]
+
+npm entries carry their package-lock tree (one line per installed package: its package-lock entry as canonical
+JSON), url entries their sha256, path entries their content hash, npm tarballs their sha256.
+
+With a lock present, store paths are named from the locked resolution (not from index settings), so two machines
+with the same lock get the same store paths. No lock at all keeps the behaviour from before locks: packages are
+resolved from envr.toml when realised.
+
+This module is on the prompt's path for projects with packages: no json, re or typing at import.
+"""
+
+from __future__ import annotations
+
+import os
+
+from envr import dirs
+from envr.errors import EnvrError
+from envr.project import LOCKNAME
+from envr.store.hashing import canonical_json
+from envr.trust import sha256
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
+    from envr.project import Project
+    from envr.sources.base import PackageSpec
+
+LOCK_VERSION = 1
+HEADER = (
+    "# envr.lock: the exact resolution of [packages] in envr.toml, written by `envr lock`.\n"
+    "# Commit it with envr.toml; do not edit it by hand (`envr lock --upgrade` re-resolves).\n"
+)
+RUN_LOCK = "run envr lock"
+# Key order inside a package table; anything else follows, sorted.
+_ORDER = ("kind", "entry", "version", "python", "sha256", "content", "requirements", "hashes")
+
+
+class LockError(EnvrError):
+    """envr.lock is unreadable, of another format version, or does not match envr.toml."""
+
+
+class Lock:
+    __slots__ = ("packages", "packages_hash")
+
+    def __init__(self, packages_hash: str, packages: dict[str, dict[str, Any]]) -> None:
+        self.packages_hash = packages_hash
+        self.packages = packages
+
+
+def section_hash(packages: Mapping[str, Any]) -> str:
+    """Hash of a [packages] table's meaning (not its text: comments and layout do not count)."""
+    return "sha256:" + sha256(canonical_json(dict(packages)).encode()).hexdigest()
+
+
+def entry_text(value: Any) -> str:
+    return canonical_json(value)
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+
+
+def parse(text: str, where: str = LOCKNAME) -> Lock:
+    import tomllib
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise LockError(f"{where}: cannot parse ({e}); {RUN_LOCK} to rewrite it") from None
+    version = data.get("version")
+    if version != LOCK_VERSION:
+        raise LockError(
+            f"{where}: lock format version {version!r}, but this envr reads version {LOCK_VERSION}; "
+            f"use a matching envr, or {RUN_LOCK} to rewrite it"
+        )
+    digest = data.get("packages_hash")
+    packages = data.get("packages", {})
+    if not isinstance(digest, str) or not isinstance(packages, dict):
+        raise LockError(f"{where}: missing packages_hash or [packages]; {RUN_LOCK} to rewrite it")
+    for name, entry in packages.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("kind"), str) or "entry" not in entry:
+            raise LockError(f"{where}: packages.{name} is incomplete; {RUN_LOCK} to rewrite it")
+    return Lock(digest, packages)
+
+
+def read(path: str) -> Lock | None:
+    """The lock at path, or None if there is none. Parsed results are cached by content (marshal), so the
+    prompt does not pay for tomllib on every entry."""
+    import marshal
+
+    try:
+        with open(path, "rb") as f:
+            content = f.read()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise LockError(f"{path}: cannot read: {e.strerror}") from None
+    key = sha256(b"envr.lock\0" + content).hexdigest()[:40]
+    cache = os.path.join(dirs.cache_dir(), "parsed-locks", key)
+    try:
+        with open(cache, "rb") as f:
+            digest, packages = marshal.load(f)
+        return Lock(digest, packages)
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LockError(f"{path}: not valid UTF-8; {RUN_LOCK} to rewrite it") from None
+    lock = parse(text, path)
+    try:
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        tmp = f"{cache}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            marshal.dump((lock.packages_hash, lock.packages), f)
+        os.replace(tmp, cache)
+    except (OSError, ValueError):
+        pass
+    return lock
+
+
+def for_project(project: Project) -> Lock | None:
+    """The project's lock if it has one, checked against envr.toml: a stale lock is an error naming
+    `envr lock`, never a silent re-resolve. None when there is no lock (packages resolve as before locks)."""
+    lock = read(project.lock_file)
+    if lock is None:
+        return None
+    if lock.packages_hash != section_hash(project.packages):
+        changed = differences(project.packages, lock)
+        what = changed[0].lstrip("+-~ ") if changed else "[packages] changed"
+        raise LockError(f"{project.lock_file} is stale ({what}); {RUN_LOCK}")
+    return lock
+
+
+def differences(packages: Mapping[str, Any], lock: Lock | None) -> list[str]:
+    """Readable lines saying how envr.toml's [packages] and the lock disagree (empty: they agree on entries)."""
+    if lock is None:
+        return [f"no {LOCKNAME}"]
+    out = []
+    for name in sorted(set(packages) | set(lock.packages)):
+        if name not in lock.packages:
+            out.append(f"+ {name}: in envr.toml, not in {LOCKNAME}")
+        elif name not in packages:
+            out.append(f"- {name}: in {LOCKNAME}, no longer in envr.toml")
+        else:
+            now, then = entry_text(packages[name]), lock.packages[name]["entry"]
+            if now != then:
+                out.append(f"~ {name}: envr.toml has {now}, {LOCKNAME} was made from {then}")
+    return out
+
+
+# --- writing ----------------------------------------------------------------------------------------------
+
+
+def _string(s: str) -> str:
+    """A TOML basic string (canonical_json's string form, which TOML reads the same, DEL escaped too)."""
+    return canonical_json(s).replace("\x7f", "\\u007f")
+
+
+def _key(k: str) -> str:
+    bare = k and all(c.isascii() and (c.isalnum() or c in "-_") for c in k)
+    return k if bare else _string(k)
+
+
+def render(lock: Lock) -> str:
+    lines = [HEADER, f"version = {LOCK_VERSION}", f"packages_hash = {_string(lock.packages_hash)}"]
+    for name in sorted(lock.packages):
+        entry = lock.packages[name]
+        lines.append("")
+        lines.append(f"[packages.{_key(name)}]")
+        tables = []
+        keys = [k for k in _ORDER if k in entry] + sorted(k for k in entry if k not in _ORDER)
+        for key in keys:
+            value = entry[key]
+            if isinstance(value, dict):
+                tables.append((key, value))
+            elif isinstance(value, list):
+                lines.append(f"{_key(key)} = [")
+                lines.extend(f"    {_string(str(v))}," for v in value)
+                lines.append("]")
+            elif isinstance(value, bool):
+                lines.append(f"{_key(key)} = {'true' if value else 'false'}")
+            else:
+                lines.append(f"{_key(key)} = {_string(str(value))}")
+        for key, table in tables:
+            lines.append("")
+            lines.append(f"[packages.{_key(name)}.{_key(key)}]")
+            lines.extend(f"{_key(k)} = {_string(str(table[k]))}" for k in sorted(table))
+    return "\n".join(lines) + "\n"
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write text to path through a temp file in the same directory and a rename."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+# --- resolving --------------------------------------------------------------------------------------------
+
+
+def lock_entry(spec: PackageSpec, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Resolve one package exactly (network for pypi and npm registry entries)."""
+    from envr.sources import source_for
+
+    source = source_for(spec.kind)
+    entry: dict[str, Any]
+    locker: Callable[[PackageSpec, Mapping[str, str]], dict[str, Any]] | None = getattr(source, "lock", None)
+    if locker is not None:
+        entry = locker(spec, environ)
+    elif spec.kind == "url":
+        entry = {"sha256": str(spec.entry["sha256"]).lower()}
+    elif spec.kind == "path":
+        entry = {"content": source.recipe(spec)["content"]}
+    else:  # pragma: no cover - every kind is handled above
+        entry = {}
+    return {"kind": spec.kind, **entry}
+
+
+def check_entry(spec: PackageSpec, locked: Mapping[str, Any]) -> None:
+    """Raise LockError if what envr.toml points at no longer matches the lock (a path's content changed)."""
+    if spec.kind == "path" and "content" in locked:
+        from envr.sources import source_for
+
+        now = source_for("path").recipe(spec)["content"]
+        if now != locked["content"]:
+            raise LockError(
+                f"packages.{spec.name}: {spec.entry['path']} changed since {LOCKNAME} was written "
+                f"({LOCKNAME} has {locked['content']}, now {now}); {RUN_LOCK}"
+            )
+
+
+def make(
+    project: Project,
+    environ: Mapping[str, str],
+    previous: Lock | None = None,
+    upgrade: set[str] | None = None,
+    say: Callable[[str], None] = lambda _: None,
+) -> Lock:
+    """The project's lock: entries whose envr.toml entry is unchanged are kept from `previous` (no
+    re-resolve) unless named in `upgrade` (an empty set: upgrade all)."""
+    from envr.packages import specs_of
+
+    packages: dict[str, dict[str, Any]] = {}
+    for spec in specs_of(project):
+        text = entry_text(project.packages[spec.name])
+        old = previous.packages.get(spec.name) if previous is not None else None
+        wanted = upgrade is not None and (not upgrade or spec.name in upgrade)
+        if old is not None and old.get("entry") == text and not wanted and spec.kind in ("pypi", "npm"):
+            packages[spec.name] = old
+            continue
+        if spec.kind in ("pypi", "npm"):
+            say(f"resolving {spec.name} ({spec.kind})")
+        entry = lock_entry(spec, environ)
+        entry["entry"] = text
+        packages[spec.name] = entry
+    return Lock(section_hash(project.packages), packages)
+
+
+def changes(old: Lock | None, new: Lock) -> list[str]:
+    """What a re-lock changed, one readable line per package."""
+    before = old.packages if old is not None else {}
+    out = []
+    for name in sorted(set(before) | set(new.packages)):
+        a, b = before.get(name), new.packages.get(name)
+        if a == b:
+            continue
+        if a is None:
+            out.append(f"+ {name} {label(b)}")
+        elif b is None:
+            out.append(f"- {name} {label(a)}")
+        elif label(a) != label(b):
+            out.append(f"~ {name} {label(a)} -> {label(b)}")
+        elif {k: v for k, v in a.items() if k != "entry"} == {k: v for k, v in b.items() if k != "entry"}:
+            out.append(f"~ {name} {label(b)} (envr.toml entry changed, same resolution)")
+        else:
+            out.append(f"~ {name} {label(b)} (dependencies or hashes changed)")
+    return out
+
+
+def label(entry: Mapping[str, Any] | None) -> str:
+    """A short human name for what an entry pins: a version, else a hash prefix."""
+    if entry is None:
+        return "?"
+    for key in ("version", "sha256", "content"):
+        if key in entry:
+            value = str(entry[key]).removeprefix("sha256:")
+            return value if key == "version" else value[:12]
+    return "?"
+
+
+# --- what changed since the last approval -------------------------------------------------------------------
+
+
+def _snapshot_file(project_file: str) -> str:
+    from envr.trust import approval_file
+
+    return approval_file(project_file) + ".packages"
+
+
+def package_labels(project_file: str) -> dict[str, str]:
+    """name -> what it pins (a locked version or hash, else the entry as written), from the files on disk.
+    Best effort: unreadable files give what could be read."""
+    import tomllib
+
+    try:
+        with open(project_file, "rb") as f:
+            table = tomllib.loads(f.read().decode("utf-8")).get("packages", {})
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(table, dict):
+        return {}
+    try:
+        lock = read(os.path.join(os.path.dirname(project_file), LOCKNAME))
+    except LockError:
+        lock = None
+    labels = {}
+    for name, value in table.items():
+        locked = lock.packages.get(name) if lock is not None else None
+        if locked is not None and locked.get("entry") == entry_text(value):
+            digest = sha256(canonical_json(locked).encode()).hexdigest()[:12]
+            labels[name] = f"{label(locked)}\t{digest}"  # the digest: what else the lock pins (dependencies)
+        elif isinstance(value, str):
+            labels[name] = value
+        elif isinstance(value, dict):
+            labels[name] = next((f"{k}:{value[k]}" for k in ("pypi", "npm", "url", "path") if k in value), "?")
+    return labels
+
+
+def record_approved(project_file: str) -> None:
+    """Remember what the approved content pins, so a later block can say what changed."""
+    labels = package_labels(project_file)
+    path = _snapshot_file(project_file)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    write_atomic(path, "".join(f"{name}\t{value}\n" for name, value in sorted(labels.items())))
+
+
+def _shown(value: str) -> str:
+    return value.split("\t", 1)[0]
+
+
+def changes_since_approved(project_file: str) -> str | None:
+    """'packages: +ruff 0.6.9, -black 24.8.0, prettier 3.3.2 -> 3.3.3' or None (nothing known or changed).
+    Only called when a project is blocked, so the prompt's usual path never pays for it."""
+    try:
+        with open(_snapshot_file(project_file), encoding="utf-8") as f:
+            before = dict(line.rstrip("\n").split("\t", 1) for line in f if "\t" in line)
+    except OSError:
+        return None
+    now = package_labels(project_file)
+    parts = []
+    for name in sorted(set(before) | set(now)):
+        if name not in before:
+            parts.append(f"+{name} {_shown(now[name])}")
+        elif name not in now:
+            parts.append(f"-{name} {_shown(before[name])}")
+        elif _shown(before[name]) != _shown(now[name]):
+            parts.append(f"{name} {_shown(before[name])} -> {_shown(now[name])}")
+        elif before[name] != now[name]:
+            parts.append(f"{name} {_shown(now[name])} (dependencies or hashes changed)")
+    return "packages: " + ", ".join(parts) if parts else None
