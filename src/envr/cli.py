@@ -10,7 +10,7 @@ import typer
 
 from envr import __version__, trust
 from envr.errors import EnvrError, NoProjectError, NotTrustedError
-from envr.project import FILENAME, find_project_file, load, logical_cwd
+from envr.project import FILENAME, Project, find_project_file, load, logical_cwd
 
 app = typer.Typer(
     name="envr",
@@ -77,8 +77,16 @@ def allow(path: Annotated[str | None, typer.Argument(help="envr.toml or its dire
     """Trust the project file's current content (and its envr.lock)."""
     file = _project_file(path)
     load(file)  # refuse to approve a file that would not load
-    trust.approve(file)
+    _approve(file)
     _say(f"allowed {file}")
+
+
+def _approve(file: str) -> None:
+    """Approve, remembering what the approved files pin so a later block can say what changed."""
+    from envr.lockfile import record_approved
+
+    trust.approve(file)
+    record_approved(file)
 
 
 @app.command()
@@ -130,6 +138,12 @@ def status() -> None:
         typer.echo(f"error: {outcome.error}")
     elif verdict is not None and not verdict.allowed:
         typer.echo("blocked: run 'envr allow' after reviewing the file")
+        if verdict.state == trust.CHANGED:
+            from envr.lockfile import changes_since_approved
+
+            changed = changes_since_approved(file)
+            if changed:
+                typer.echo(f"changed since allowed: {changed}")
     if outcome.project is not None:
         p = outcome.project
         for name, value in p.env.items():
@@ -148,15 +162,28 @@ def status() -> None:
 def exec(
     directory: Annotated[str, typer.Argument(help="a directory inside the project")],
     command: Annotated[list[str], typer.Argument(help="the command and its arguments, after --")],
+    trust_it: Annotated[
+        bool, typer.Option("--trust", help="approve the project file as it is now first (CI checkouts)")
+    ] = False,
 ) -> None:
-    """Run COMMAND with DIR's environment, without a hook; its exit status passes through."""
+    """Run COMMAND with DIR's environment (its packages realised from envr.lock), without a hook."""
     from envr.export import compute
 
     if not os.path.isdir(directory):
         raise EnvrError(f"{directory}: not a directory")
     start = os.path.abspath(directory)
-    if find_project_file(start) is None:
+    file = find_project_file(start)
+    if file is None:
         raise NoProjectError(f"no {FILENAME} at or above {start}")
+    if trust_it:
+        load(file)  # never approve a file that would not load
+        _approve(file)
+    if trust.check(file, trust.content_hash(file)).allowed:
+        project = load(file)
+        if project.packages:  # realise now, failing loudly, rather than run CMD without its tools
+            from envr.packages import sync as sync_packages
+
+            sync_packages(project, os.environ, _say)
     outcome = compute(os.environ, start)
     if outcome.error is not None:
         raise outcome.error
@@ -239,6 +266,133 @@ def shell(
     raise typer.Exit(run_shell(package, command or [], os.environ, logical_cwd()))
 
 
+# --- the lock, editing envr.toml, and team/CI helpers (envr.lockfile, envr.edit) -------------------------------
+
+
+@app.command("lock")
+def lock_cmd(
+    names: Annotated[list[str] | None, typer.Argument(help="with --upgrade: the packages to re-resolve")] = None,
+    check: Annotated[bool, typer.Option("--check", help="exit 1, with a diff, if envr.lock does not match")] = False,
+    upgrade: Annotated[bool, typer.Option("--upgrade", help="re-resolve NAMEs (default: all), show changes")] = False,
+    path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None,
+) -> None:
+    """Write envr.lock: each package's exact resolution, so every clone installs the same artifacts."""
+    from envr import lockfile
+
+    file = _project_file(path)
+    project = load(file)
+    wanted = set(names or [])
+    if wanted and not upgrade:
+        raise EnvrError("package names go with --upgrade (envr lock --upgrade NAME...)")
+    unknown = sorted(wanted - project.packages.keys())
+    if unknown:
+        raise EnvrError(f"no package {unknown[0]!r} in {file}")
+    if check:
+        problems = lock_problems(project)
+        if problems:
+            typer.echo(f"{project.lock_file} does not match {file}:")
+            for line in problems:
+                typer.echo(f"  {line}")
+            _say("run envr lock to update it")
+            raise typer.Exit(1)
+        _say(f"{project.lock_file} matches {FILENAME}")
+        return
+    try:
+        previous = lockfile.read(project.lock_file)
+    except lockfile.LockError as e:
+        _say(f"{e}: rewriting it")
+        previous = None
+    was_allowed = trust.check(file, trust.content_hash(file)).allowed
+    new = lockfile.make(project, os.environ, previous, wanted if upgrade else None, _say)
+    text = lockfile.render(new)
+    try:
+        with open(project.lock_file, encoding="utf-8") as f:
+            unchanged = f.read() == text
+    except OSError:
+        unchanged = False
+    if unchanged:
+        _say(f"{project.lock_file} is up to date")
+        return
+    lockfile.write_atomic(project.lock_file, text)
+    for line in lockfile.changes(previous, new):
+        typer.echo(line)
+    if was_allowed:  # the user re-locked it themselves: keep the project allowed
+        _approve(file)
+    _say(f"wrote {project.lock_file}")
+
+
+def lock_problems(project: Project) -> list[str]:
+    """Why envr.lock does not match envr.toml (empty: it matches). No network: a check, not a resolve."""
+    from envr import lockfile
+    from envr.packages import specs_of
+
+    try:
+        lock = lockfile.read(project.lock_file)
+    except lockfile.LockError as e:
+        return [str(e)]
+    problems = lockfile.differences(project.packages, lock)
+    if lock is None:
+        return problems
+    for spec in specs_of(project):
+        locked = lock.packages.get(spec.name)
+        if locked is not None and locked.get("entry") == lockfile.entry_text(project.packages[spec.name]):
+            try:
+                lockfile.check_entry(spec, locked)
+            except EnvrError as e:
+                problems.append(f"~ {spec.name}: {str(e).split(': ', 1)[1]}")
+    if not problems and lock.packages_hash != lockfile.section_hash(project.packages):
+        problems.append("packages_hash does not match [packages]")
+    return problems
+
+
+@app.command()
+def init(directory: Annotated[str, typer.Argument(help="where to write envr.toml")] = ".") -> None:
+    """Write a commented starter envr.toml (never overwrites one) and allow it."""
+    from envr.edit import init as init_project
+
+    _say(f"wrote and allowed {init_project(directory)}")
+
+
+@app.command()
+def add(
+    specs: Annotated[list[str], typer.Argument(help="pypi:REQUIREMENT or npm:NAME[@VERSION]")],
+    path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None,
+) -> None:
+    """Add packages to envr.toml (pinning unpinned ones), update envr.lock and realise them."""
+    from envr.edit import add as add_packages
+
+    file = _project_file(path)
+    for line in add_packages(file, specs, os.environ, _say):
+        typer.echo(line)
+
+
+@app.command()
+def remove(
+    names: Annotated[list[str], typer.Argument(help="package names in [packages]")],
+    path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None,
+) -> None:
+    """Remove packages from envr.toml and envr.lock."""
+    from envr.edit import remove as remove_packages
+
+    file = _project_file(path)
+    remove_packages(file, names, os.environ, _say)
+    _say(f"removed {', '.join(names)} from {file}")
+
+
+git_hook_app = typer.Typer(help="Git hooks for teams.", no_args_is_help=True)
+app.add_typer(git_hook_app, name="git-hook")
+
+
+@git_hook_app.command("install")
+def git_hook_install(
+    force: Annotated[bool, typer.Option("--force", help="replace an existing, different pre-commit hook")] = False,
+) -> None:
+    """Install the pre-commit hook that refuses a commit whose envr.lock does not match envr.toml."""
+    from envr.edit import install_git_hook
+
+    _say(f"installed {install_git_hook(logical_cwd(), force)}")
+
+
 store_app = typer.Typer(help="The shared store of realised packages.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
 
@@ -258,12 +412,12 @@ def store_path(
     path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None,
 ) -> None:
     """Print the store path a package of this project resolves to, realised or not."""
-    from envr.packages import resolve, specs_of
+    from envr.packages import lock_of, resolve, specs_of
     from envr.store import registry, store_dir
 
     project = load(_project_file(path))
     store = store_dir()
-    resolved = resolve(specs_of(project), store)
+    resolved = resolve(specs_of(project), store, None, lock_of(project))
     if name not in resolved:
         raise EnvrError(f"no package {name!r} in {project.file}")
     typer.echo(resolved[name].path)

@@ -146,6 +146,12 @@ def compute(environ: Mapping[str, str], pwd: str) -> Outcome:
             watch.expect(verdict.approval_file)
             if not verdict.allowed:
                 problem = f"{_tilde(project_file)} is {verdict.state}; run 'envr allow' to trust it"
+                if verdict.state == trust.CHANGED:  # only a blocked project pays for saying what changed
+                    from envr.lockfile import changes_since_approved
+
+                    changed = changes_since_approved(project_file)
+                    if changed:
+                        problem += f" ({changed})"
             else:
                 project = load_project(project_file, content, digest)
                 pinned = _pinned(project, digest, watch)

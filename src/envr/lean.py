@@ -10,7 +10,7 @@ import sys
 
 from envr.errors import EnvrError
 
-USAGE = "usage: envr export bash|zsh|fish|json|dotenv"
+USAGE = "usage: envr export bash|zsh|fish|json|dotenv|github"
 
 
 def _hook_output(shell: str, outcome: object) -> str:
@@ -37,6 +37,8 @@ def one_line(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args == ["github"]:  # CI, not the prompt: appends to $GITHUB_ENV and $GITHUB_PATH
+        return _github()
     if len(args) != 1 or args[0] not in ("bash", "zsh", "fish", "json", "dotenv"):
         print(USAGE, file=sys.stderr)
         return 2
@@ -75,6 +77,19 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(one_line(f"envr: internal error: {type(e).__name__}: {e} (ENVR_DEBUG=1 shows more)"), file=sys.stderr)
         return 70
+
+
+def _github() -> int:
+    from envr.ci import export_github
+    from envr.project import logical_cwd
+
+    try:
+        names = export_github(os.environ, logical_cwd())
+    except EnvrError as e:
+        print(one_line(f"envr: {e}"), file=sys.stderr)
+        return e.exit_code
+    print(f"envr: exported {len(names)} variable{'s' if len(names) != 1 else ''} to $GITHUB_ENV", file=sys.stderr)
+    return 0
 
 
 def boot() -> None:

@@ -1,0 +1,224 @@
+"""`envr init`, `envr add` and `envr remove`: editing envr.toml from the command line.
+
+Edits go through tomlkit, so the user's comments and layout survive. Nothing is written until the edited file
+validates and its lock resolves: a package that does not exist leaves envr.toml and envr.lock untouched.
+Both files are written through a temp file and a rename. The user made the change, so a project that was
+allowed before the edit is approved again after it (and one that was not stays not allowed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import tomlkit
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from envr import lockfile, trust
+from envr.errors import EnvrError
+from envr.project import FILENAME, LOCKNAME, Project, parse
+
+STARTER = """\
+# envr.toml: this directory's environment, applied when you cd in and reverted when you leave.
+# Nothing here runs until you approve it with `envr allow`; any edit needs approving again.
+version = 1
+
+[env]
+# GREETING = "hello"                 # exported while inside
+# DATA = "${ENVR_ROOT}/data"         # ${NAME}: NAME's value before activation
+# PAGER = false                      # unset while inside
+
+[path]
+# prepend = ["bin"]                  # relative to this directory, before your PATH
+
+[packages]
+# Add tools with `envr add pypi:ruff==0.6.9 npm:prettier@3.3.3`; `envr lock` pins them in envr.lock.
+# ruff = "pypi:ruff==0.6.9"
+# tools = { path = "./tools" }
+"""
+
+Say = Callable[[str], None]
+
+
+def init(directory: str) -> str:
+    """Write a commented starter envr.toml in directory and approve it; refuses to overwrite."""
+    path = os.path.join(os.path.abspath(directory), FILENAME)
+    if os.path.lexists(path):
+        raise EnvrError(f"{path} already exists; not overwriting it")
+    parse(path, STARTER.encode())  # the starter must always load
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise EnvrError(f"{path} already exists; not overwriting it") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(STARTER)
+    approve(path)
+    return path
+
+
+def approve(project_file: str) -> None:
+    trust.approve(project_file)
+    lockfile.record_approved(project_file)
+
+
+def parse_spec(spec: str) -> tuple[str, str, str, bool]:
+    """'pypi:ruff==0.6.9' -> (name, kind, rest, pinned). Names: the distribution (pypi) or the package name
+    without its scope (npm)."""
+    from envr.sources.npm import _EXACT, split_spec
+
+    kind, sep, rest = spec.partition(":")
+    rest = rest.strip()
+    if not sep or kind not in ("pypi", "npm") or not rest:
+        raise EnvrError(f"{spec!r}: give pypi:REQUIREMENT or npm:NAME[@VERSION], e.g. pypi:ruff==0.6.9")
+    if kind == "pypi":
+        try:
+            req = Requirement(rest)
+        except InvalidRequirement as e:
+            raise EnvrError(f"{spec!r}: not a valid requirement ({str(e).splitlines()[0]})") from None
+        pinned = req.url is not None or any(s.operator in ("==", "===") for s in req.specifier)
+        return canonicalize_name(req.name), kind, rest, pinned
+    name, version = split_spec(rest)
+    return name.rsplit("/", 1)[-1], kind, rest, bool(version and _EXACT.match(version))
+
+
+def _pinned(kind: str, rest: str, version: str) -> str:
+    if kind == "pypi":
+        req = Requirement(rest)
+        extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+        return f"{req.name}{extras}=={version}"
+    from envr.sources.npm import split_spec
+
+    return f"{split_spec(rest)[0]}@{version}"
+
+
+def _load_doc(project_file: str) -> tuple[bytes, Any]:
+    with open(project_file, "rb") as f:
+        content = f.read()
+    return content, tomlkit.parse(content.decode("utf-8"))
+
+
+def _previous_lock(project: Project) -> lockfile.Lock | None:
+    try:
+        return lockfile.read(project.lock_file)
+    except lockfile.LockError:
+        return None  # an unreadable lock is rewritten from scratch
+
+
+def add(project_file: str, specs: list[str], environ: Mapping[str, str], say: Say) -> list[str]:
+    """Add (or replace) packages; returns the entries written, e.g. ['ruff = "pypi:ruff==0.6.9"']."""
+    parsed = [parse_spec(s) for s in specs]
+    was_allowed = trust.check(project_file, trust.content_hash(project_file)).allowed
+    old_content, doc = _load_doc(project_file)
+    if "packages" not in doc:
+        doc.add(tomlkit.nl())
+        doc["packages"] = tomlkit.table()
+    table = doc["packages"]
+    for name, kind, rest, _ in parsed:
+        table[name] = f"{kind}:{rest}"
+    project = parse(project_file, tomlkit.dumps(doc).encode())
+    lock = lockfile.make(project, environ, _previous_lock(project), {n for n, *_ in parsed}, say)
+    for name, kind, rest, pinned in parsed:  # pin what was unpinned to the version just resolved
+        version = lock.packages[name].get("version")
+        if not pinned and version:
+            table[name] = f"{kind}:{_pinned(kind, rest, str(version))}"
+    new_text = tomlkit.dumps(doc)
+    project = parse(project_file, new_text.encode())
+    for name, *_ in parsed:
+        lock.packages[name]["entry"] = lockfile.entry_text(project.packages[name])
+    lock.packages_hash = lockfile.section_hash(project.packages)
+    old_lock = _write(project_file, new_text, lock, was_allowed)
+    if was_allowed:
+        from envr.packages import sync
+
+        try:
+            sync(project, environ, say, only=[n for n, *_ in parsed])
+        except EnvrError:
+            _restore(project_file, old_content, old_lock, was_allowed)
+            raise
+    else:
+        say(f"{project_file} is not allowed, so nothing was realised; run envr allow, then envr sync")
+    return [f"{n} = {tomlkit.string(str(table[n])).as_string()}" for n, *_ in parsed]
+
+
+def remove(project_file: str, names: list[str], environ: Mapping[str, str], say: Say) -> None:
+    was_allowed = trust.check(project_file, trust.content_hash(project_file)).allowed
+    _, doc = _load_doc(project_file)
+    table = doc.get("packages")
+    for name in names:
+        if table is None or name not in table:
+            raise EnvrError(f"no package {name!r} in {project_file}")
+    for name in names:
+        del table[name]
+    new_text = tomlkit.dumps(doc)
+    project = parse(project_file, new_text.encode())
+    lock = lockfile.make(project, environ, _previous_lock(project), None, say)
+    _write(project_file, new_text, lock, was_allowed)
+
+
+def _lock_path(project_file: str) -> str:
+    return os.path.join(os.path.dirname(project_file), LOCKNAME)
+
+
+def _write(project_file: str, text: str, lock: lockfile.Lock, was_allowed: bool) -> bytes | None:
+    """Write the lock, then envr.toml (each atomically); returns the lock's previous bytes (None: none)."""
+    lock_path = _lock_path(project_file)
+    try:
+        with open(lock_path, "rb") as f:
+            old_lock: bytes | None = f.read()
+    except FileNotFoundError:
+        old_lock = None
+    lockfile.write_atomic(lock_path, lockfile.render(lock))
+    lockfile.write_atomic(project_file, text)
+    if was_allowed:
+        approve(project_file)
+    return old_lock
+
+
+def _restore(project_file: str, old_content: bytes, old_lock: bytes | None, was_allowed: bool) -> None:
+    """Put envr.toml and envr.lock back as they were before a failed add."""
+    lockfile.write_atomic(project_file, old_content.decode("utf-8"))
+    if old_lock is None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(_lock_path(project_file))
+    else:
+        lockfile.write_atomic(_lock_path(project_file), old_lock.decode("utf-8"))
+    if was_allowed:
+        approve(project_file)
+
+
+def hook_script() -> str:
+    """hooks/pre-commit: inside the wheel it sits in the package; in a source checkout, at the repository's top."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for candidate in (os.path.join(here, "hooks", "pre-commit"), os.path.join(here, "..", "..", "hooks", "pre-commit")):
+        if os.path.isfile(candidate):
+            with open(candidate, encoding="utf-8") as f:
+                return f.read()
+    raise EnvrError("this envr installation has no hooks/pre-commit; reinstall envr")
+
+
+def install_git_hook(cwd: str, force: bool = False) -> str:
+    """Install hooks/pre-commit into the repository at cwd (where git itself looks: core.hooksPath respected)."""
+    import subprocess
+
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "--git-path", "hooks"], cwd=cwd, capture_output=True, text=True, check=False
+        )
+    except OSError as e:
+        raise EnvrError(f"cannot run git: {e.strerror}") from None
+    if proc.returncode != 0:
+        raise EnvrError(f"{cwd} is not inside a git repository")
+    hooks = os.path.join(cwd, proc.stdout.strip())
+    target = os.path.join(hooks, "pre-commit")
+    text = hook_script()
+    if os.path.exists(target) and not force:
+        with open(target, encoding="utf-8", errors="replace") as f:
+            if f.read() != text:
+                raise EnvrError(f"{target} exists and is not envr's hook; add `envr lock --check` to it, or --force")
+    os.makedirs(hooks, exist_ok=True)
+    lockfile.write_atomic(target, text)
+    os.chmod(target, 0o755)
+    return os.path.normpath(target)
