@@ -331,13 +331,13 @@ class Watcher:
         try:
             digest = trust.content_hash(file)
         except OSError as e:
-            self._set(file, state="failed", message=f"cannot read: {e.strerror}")
             self.log(f"{file}: cannot read: {e.strerror}")
+            self._set(file, state="failed", message=f"cannot read: {e.strerror}")
             return
         verdict = trust.check(file, digest)
         if not verdict.allowed:
-            self._set(file, state="waiting for approval", message=f"{verdict.state}; run 'envr allow'")
             self.log(f"{file} is {verdict.state}: waiting for approval ('envr allow') before realising")
+            self._set(file, state="waiting for approval", message=f"{verdict.state}; run 'envr allow'")
             return
         cmd = [sys.executable, "-m", "envr.watch", file, digest]
         try:
@@ -345,8 +345,8 @@ class Watcher:
                 cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.environ, start_new_session=True
             )
         except OSError as e:
-            self._set(file, state="failed", message=f"cannot start a build: {e}")
             self.log(f"{file}: cannot start a build: {e}")
+            self._set(file, state="failed", message=f"cannot start a build: {e}")
             return
         self.running[file] = proc
         self._set(file, state="realising", message=None)
@@ -372,22 +372,27 @@ class Watcher:
             del self.running[file]
             self.status["realisations"] += 1
             runs = self.status["projects"].get(file, {}).get("runs", 0) + 1
+            # the log line first, then the status: whoever sees the status can find the line
             if code == BUILD_OK:
                 built = result.get("built", [])
                 what = f"built {', '.join(built)}" if built else "everything already in the store"
-                self._set(file, state="realised", message=what, built=built, runs=runs, log=None)
                 self.log(f"realised {file}: {what}")
+                self._set(file, state="realised", message=what, built=built, runs=runs, log=None)
             elif code == BUILD_NOT_APPROVED:
-                self._set(file, state="waiting for approval", message=result.get("error"), runs=runs)
                 self.log(f"{file}: {result.get('error')}: waiting for approval")
+                self._set(file, state="waiting for approval", message=result.get("error"), runs=runs)
+            elif self.stopping:
+                self.log(f"rolled back {file} (stopping); it is realised again at the next start")
+                self._set(file, state="stopped", message="rolled back by the stop", runs=runs)
             else:
                 message = result.get("error") or (
                     f"stopped by signal {-code}" if code < 0 else f"build process exited {code}"
                 )
                 logs = result.get("logs") or []
-                self._set(file, state="failed", message=message, runs=runs, log=logs[0] if logs else None)
                 where = f" (log: {', '.join(logs)})" if logs else ""
                 self.log(f"failed to realise {file}{where}: {message}; retrying on its next change")
+                first_line = message.splitlines()[0] if message else message
+                self._set(file, state="failed", message=first_line, runs=runs, log=logs[0] if logs else None)
             self.cond.notify()
 
     def _set(self, file: str, **fields: Any) -> None:
