@@ -20,6 +20,10 @@ from typing import Any
 
 from envr.errors import EnvrError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from envr.project import Project
+
 MARKER = "ENVR_SHELL_PACKAGES"
 SOURCE_NAME = "envr shell -p"  # stands in for the project file in messages
 
@@ -34,17 +38,10 @@ def table_of(specs: list[str], cwd: str) -> dict[str, Any]:
         value: Any = spec
         if not sep or not rest:
             raise EnvrError(f"{spec!r}: give a package as pypi:REQ, npm:NAME@VERSION or path:DIR")
-        if kind == "pypi":
-            from packaging.requirements import InvalidRequirement, Requirement
+        if kind in ("pypi", "npm"):
+            from envr.edit import parse_spec  # exactly what `envr add` accepts, named the same way
 
-            try:
-                name = Requirement(rest).name
-            except InvalidRequirement as e:
-                raise EnvrError(f"{spec!r}: not a valid requirement ({e})") from None
-        elif kind == "npm":
-            from envr.sources.npm import split_spec
-
-            name = split_spec(rest)[0].rsplit("/", 1)[-1]
+            name = parse_spec(spec)[0]
         elif kind == "path":
             where = os.path.abspath(os.path.join(cwd, os.path.expanduser(rest)))
             name = os.path.basename(where.rstrip(os.sep)) or "path"
@@ -59,15 +56,29 @@ def table_of(specs: list[str], cwd: str) -> dict[str, Any]:
     return table
 
 
+def _project(table: dict[str, Any], cwd: str) -> Project:
+    """An in-memory project holding only the -p packages: relative paths resolve against cwd, but the
+    envr.lock of a project in cwd is not this table's lock (it would call it stale)."""
+    from envr.project import LOCKNAME, Project
+
+    class Throwaway(Project):
+        __slots__ = ()
+
+        @property
+        def lock_file(self) -> str:
+            return os.path.join(self.root, ".envr-shell-p-has-no-lock", LOCKNAME)
+
+    return Throwaway(cwd, SOURCE_NAME, b"", {}, (), (), table)
+
+
 def run(specs: list[str], command: list[str], environ: Mapping[str, str], cwd: str) -> int:
     """Realise the packages, run command (or $SHELL) with them on PATH, and return its exit status."""
     from envr.packages import package_bins, resolve, specs_of
-    from envr.project import Project
     from envr.store import roots, store_dir
 
     if not specs:
         raise EnvrError("give at least one package: envr shell -p SPEC [-p SPEC...] [-- CMD ARGS...]")
-    project = Project(cwd, SOURCE_NAME, b"", {}, (), (), table_of(specs, cwd))
+    project = _project(table_of(specs, cwd), cwd)
     store = store_dir(environ)
     resolved = resolve(specs_of(project), store)
     with roots.hold(store, [r.path for r in resolved.values()]):  # rooted before realising: gc cannot race us
