@@ -5,9 +5,13 @@
 # anything the core looked at moved. Only then does the core run, and its output is plain assignments whose
 # values it has already quoted.
 
+# A broken or half-upgraded envr package says so in one line, not with a traceback at every prompt.
 # _envr_py and _envr_lib come from `envr hook`; _envr_absent/_envr_present from the core's output.
 # shellcheck disable=SC2154
-_envr_boot='import sys; sys.path.insert(0, sys.argv[1]); from envr.lean import boot; boot()'
+_envr_boot='import sys; sys.path.insert(0, sys.argv[1])
+try: from envr.lean import boot
+except Exception as e: sys.exit(f"envr: cannot load envr from {sys.argv[1]} ({type(e).__name__}: {e}); reinstall envr")
+boot()'
 
 _envr_changed() {
   [[ $PWD == "${_envr_pwd-}" && ${ENVR_STATE-} == "${_envr_seen-}" ]] || return 0
@@ -24,23 +28,25 @@ _envr_changed() {
 }
 
 _envr_hook() {
-  local rc=$?
+  # Locals carry the _envr_ prefix: one named like a project's variable (rc, out, ...) would hide it from
+  # the core started below and catch the eval's assignment to it.
+  local _envr_rc=$? _envr_out
   if _envr_changed; then
     if [[ -x ${_envr_py-} ]]; then
-      local out
-      out=$("$_envr_py" -I -c "$_envr_boot" "$_envr_lib" bash)
+      _envr_out=$("$_envr_py" -I -c "$_envr_boot" "$_envr_lib" bash)
       case $? in
-        0) eval "$out" ;;
+        0) eval "$_envr_out" ;;
         130) ;;  # interrupted: try again at the next prompt
         *)  # the core failed and said why; do not retry until something changes
-          _envr_pwd=$PWD _envr_seen=${ENVR_STATE-} ;;
+          _envr_pwd=$PWD _envr_seen=${ENVR_STATE-}
+          _envr_absent=() _envr_present=() ;;
       esac
     elif [[ ${_envr_warned-} != 1 ]]; then
       _envr_warned=1
       printf 'envr: %s is missing; the envr hook is inactive until you reinstall envr\n' "${_envr_py-}" >&2
     fi
   fi
-  return "$rc"
+  return "$_envr_rc"
 }
 
 if [[ ${PROMPT_COMMAND[*]-} != *_envr_hook* ]]; then

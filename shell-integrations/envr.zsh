@@ -4,9 +4,16 @@
 # Steady state costs no process: _envr_changed decides with builtins whether anything the core looked at
 # moved. Only then does the core run; its output is plain assignments whose values it has already quoted.
 
-_envr_boot='import sys; sys.path.insert(0, sys.argv[1]); from envr.lean import boot; boot()'
+# A broken or half-upgraded envr package says so in one line, not with a traceback at every prompt.
+_envr_boot='import sys; sys.path.insert(0, sys.argv[1])
+try: from envr.lean import boot
+except Exception as e: sys.exit(f"envr: cannot load envr from {sys.argv[1]} ({type(e).__name__}: {e}); reinstall envr")
+boot()'
 
+# Each function runs with zsh's default options (emulate -L), whatever the user set (ksh_arrays, nounset,
+# warn_create_global, sh_word_split, ...); the core's output is written for those defaults too.
 _envr_changed() {
+  emulate -L zsh
   [[ $PWD == "${_envr_pwd-}" && ${ENVR_STATE-} == "${_envr_seen-}" ]] || return 0
   local f s
   for f in "${_envr_absent[@]}"; do
@@ -19,25 +26,32 @@ _envr_changed() {
 }
 
 _envr_hook() {
-  local rc=$?
+  # Locals carry the _envr_ prefix: one named like a project's variable (rc, out, ...) would hide it from
+  # the core started below and catch the eval's assignment to it.
+  local _envr_rc=$? _envr_out
+  emulate -L zsh
   if _envr_changed; then
     if [[ -x ${_envr_py-} ]]; then
-      local out
-      out=$("$_envr_py" -I -c "$_envr_boot" "$_envr_lib" zsh)
+      _envr_out=$("$_envr_py" -I -c "$_envr_boot" "$_envr_lib" zsh)
       case $? in
-        0) eval "$out" ;;
+        0) eval "$_envr_out" ;;
         130) ;;  # interrupted: try again at the next prompt
-        *) _envr_pwd=$PWD _envr_seen=${ENVR_STATE-} ;;  # the core failed and said why
+        *)  # the core failed and said why; do not retry until something changes
+          _envr_pwd=$PWD _envr_seen=${ENVR_STATE-}
+          _envr_absent=() _envr_present=() ;;
       esac
     elif [[ ${_envr_warned-} != 1 ]]; then
       _envr_warned=1
       print -ru2 -- "envr: ${_envr_py-} is missing; the envr hook is inactive until you reinstall envr"
     fi
   fi
-  return $rc
+  return $_envr_rc
 }
 
-typeset -ag precmd_functions
-if (( ! ${precmd_functions[(I)_envr_hook]} )); then
-  precmd_functions=(_envr_hook $precmd_functions)
-fi
+() {
+  emulate -L zsh
+  typeset -ag precmd_functions
+  if (( ! ${precmd_functions[(I)_envr_hook]} )); then
+    precmd_functions=(_envr_hook "${precmd_functions[@]}")
+  fi
+}
