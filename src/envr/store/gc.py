@@ -83,8 +83,11 @@ def collect(store: str, extra_roots: Iterable[str], dry_run: bool = False) -> Re
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(valid_marker(p))
         _unregister(store, dead)
-        for p in dead + leftovers:
-            _delete(store, p)
+        # Directory removal dominates (a few ms per rmdir on some filesystems) and releases the GIL.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda p: _delete(store, p), dead + leftovers))
     return result
 
 
