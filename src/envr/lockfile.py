@@ -318,9 +318,10 @@ def label(entry: Mapping[str, Any] | None) -> str:
 
 
 def _snapshot_file(project_file: str) -> str:
+    """Beside the approvals, not among them (trust.prune reads every file there as an approval)."""
     from envr.trust import approval_file
 
-    return approval_file(project_file) + ".packages"
+    return os.path.join(dirs.data_dir(), "approved-packages", os.path.basename(approval_file(project_file)))
 
 
 def package_labels(project_file: str) -> dict[str, str]:
