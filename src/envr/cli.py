@@ -190,6 +190,10 @@ def exec(
     if outcome.verdict is not None and not outcome.verdict.allowed:
         raise EnvrError(f"{outcome.verdict.state}: {find_project_file(start)}; run 'envr allow' to trust it")
     env = outcome.target
+    from envr.store import store_dir
+    from envr.store.gc import hold_across_exec
+
+    hold_across_exec(store_dir(), env.get("PATH", ""))  # gc keeps CMD's packages while CMD runs
     try:
         os.execvpe(command[0], command, env)
     except OSError as e:

@@ -165,3 +165,20 @@ def test_gc_killed_halfway_leaves_a_consistent_store(isolated: Path) -> None:
     assert store_names(store) == {os.path.basename(kept)}
     assert not [n for n in os.listdir(store) if n.startswith((".trash-", ".tmp-"))]
     ok("store", "verify", cwd=isolated)
+
+
+def test_a_running_envr_exec_keeps_its_packages(isolated: Path) -> None:
+    project = write_project(isolated / "proj", "1")
+    env = dict(os.environ, PWD=str(isolated))
+    cmd = [ENVR, "exec", str(project), "--", "sh", "-c", "echo started; read line"]
+    child = subprocess.Popen(cmd, cwd=isolated, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "started\n"
+        shutil.rmtree(generations.root_dir())  # only the running command roots the package now
+        path = ok("store", "path", "tool", cwd=project).stdout.strip()
+        assert "deleted 0 store paths" in ok("gc", cwd=isolated).stderr
+        assert looks_valid(path)
+    finally:
+        child.communicate("done\n", timeout=30)
+    assert "deleted 1 store path" in ok("gc", cwd=isolated).stderr
+    assert not looks_valid(path)

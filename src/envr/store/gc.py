@@ -140,3 +140,24 @@ def _delete(store: str, path: str) -> None:
     except FileNotFoundError:
         return
     force_remove(trash)
+
+
+def hold_across_exec(store: str, path_value: str) -> None:
+    """Root the store paths on PATH for as long as this process and the command it execs run (`envr exec`).
+
+    Like roots.hold, but the flock'd descriptor is inheritable, so the lock lives on in the exec'd command
+    and is dropped by the kernel when it exits; the then-stale file is cleaned by the next roots.live()."""
+    import secrets
+
+    suffix = os.sep + os.path.join(".envr", "bin")
+    entries = path_value.split(":")
+    held = [os.path.dirname(os.path.dirname(e)) for e in entries if e.startswith(store + os.sep) and e.endswith(suffix)]
+    if not held:
+        return
+    directory = os.path.join(store, roots.TMP_ROOTS)
+    os.makedirs(directory, exist_ok=True)
+    name = os.path.join(directory, f"{os.getpid()}-{secrets.token_hex(6)}")
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    os.write(fd, "".join(p + "\n" for p in held).encode("utf-8", "surrogateescape"))
+    os.set_inheritable(fd, True)
