@@ -22,7 +22,7 @@ _envr_changed() {
   for ((i = 0; i + 1 < ${#_envr_present[@]}; i += 2)); do
     f=${_envr_present[i]}
     s=${_envr_present[i + 1]}
-    [[ -e $f && ! $f -nt $s && ! $f -ot $s ]] || return 0
+    [[ ! $f -nt $s && ! $f -ot $s ]] || return 0  # -ot is true for a missing $f
   done
   return 1
 }

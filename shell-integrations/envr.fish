@@ -16,15 +16,17 @@ function __envr_changed
     for f in $_envr_absent
         test -e "$f"; and return 0
     end
-    set -l n (count $_envr_present)
-    set -l i 1
-    while test $i -lt $n
-        set -l f $_envr_present[$i]
-        set -l s $_envr_present[(math $i + 1)]
-        test -e "$f" -a -e "$s"; or return 0
-        test "$f" -nt "$s"; and return 0
-        test "$f" -ot "$s"; and return 0
-        set i (math $i + 2)
+    # Pairs of (file, stamp), walked with a toggle: a (count)/(math) substitution per step costs ~30 µs.
+    set -l file ''
+    for item in $_envr_present
+        if test -z "$file"
+            set file $item
+            continue
+        end
+        test -e "$file" -a -e "$item"; or return 0
+        test "$file" -nt "$item"; and return 0
+        test "$file" -ot "$item"; and return 0
+        set file ''
     end
     return 1
 end
