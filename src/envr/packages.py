@@ -265,8 +265,11 @@ def package_bins(project: Project, environ: Mapping[str, str]) -> tuple[list[str
         started = time.monotonic()
 
         try:
-            sync(project, environ, say, only=missing)
-            say(f"synced {', '.join(missing)} in {time.monotonic() - started:.1f}s")
+            _, built = sync(project, environ, say, only=missing)
+            if built:
+                say(f"synced {', '.join(missing)} in {time.monotonic() - started:.1f}s")
+            else:  # another process (envr watch, a sync in another shell) finished them while we waited
+                say(f"{', '.join(missing)} realised meanwhile by another envr (envr watch?); nothing to do")
         except EnvrError as e:  # load what is there; the status line names what is missing
             say(str(e))
         valid = {r.path for r in resolved.values() if looks_valid(r.path)}

@@ -29,25 +29,31 @@ SOURCE_NAME = "envr shell -p"  # stands in for the project file in messages
 
 
 def table_of(specs: list[str], cwd: str) -> dict[str, Any]:
-    """`-p` specs -> a [packages] table: pypi:REQ, npm:NAME@VERSION, path:DIR, each named after its package."""
+    """`-p` specs -> a [packages] table: pypi:REQ, npm:NAME@VERSION, path:DIR, each named after its package
+    unless NAME= comes first."""
     from envr.packages import valid_package_name
 
     table: dict[str, Any] = {}
     for spec in specs:
-        kind, sep, rest = spec.partition(":")
-        value: Any = spec
+        given, kind, sep, rest = "", *spec.partition(":")
+        if "=" in kind:  # NAME=SPEC, as `envr profile install` takes it
+            given, _, kind = kind.partition("=")
+        value: Any = f"{kind}:{rest}"
         if not sep or not rest:
-            raise EnvrError(f"{spec!r}: give a package as pypi:REQ, npm:NAME@VERSION or path:DIR")
+            raise EnvrError(
+                f"{spec!r}: give a package as pypi:REQ, npm:NAME@VERSION or path:DIR (NAME= first to rename)"
+            )
         if kind in ("pypi", "npm"):
             from envr.edit import parse_spec  # exactly what `envr add` accepts, named the same way
 
-            name = parse_spec(spec)[0]
+            name = parse_spec(value)[0]
         elif kind == "path":
             where = os.path.abspath(os.path.join(cwd, os.path.expanduser(rest)))
             name = os.path.basename(where.rstrip(os.sep)) or "path"
             value = {"path": where}
         else:
             raise EnvrError(f"{spec!r}: unknown kind {kind!r}; envr shell -p takes pypi:, npm: or path:")
+        name = given or name
         if not valid_package_name(name):
             raise EnvrError(f"{spec!r}: cannot name a package {name!r}")
         if name in table:

@@ -164,3 +164,22 @@ def test_interactive_shell_has_the_tool_and_exit_returns_to_the_shell_without_it
     finally:
         bash.sendline("exit")
         bash.close(force=True)
+
+
+def test_specs_are_named_like_envr_add_names_them_and_may_be_renamed() -> None:
+    from envr.errors import EnvrError
+    from envr.throwaway import table_of
+
+    assert table_of(["pypi:Cow_Say==6.1", "npm:@scope/pkg@1.0", "hi=path:./x"], "/w") == {
+        "cow-say": "pypi:Cow_Say==6.1",
+        "pkg": "npm:@scope/pkg@1.0",
+        "hi": {"path": "/w/x"},
+    }
+    for bad, message in [
+        (["brew:jq"], "unknown kind"),
+        (["jq"], "give a package as"),
+        (["pypi:cowsay", "pypi:cowsay==6.1"], "two packages named 'cowsay'"),
+        (["pypi:not a requirement!"], "not a valid requirement"),
+    ]:
+        with pytest.raises(EnvrError, match=message):
+            table_of(bad, "/w")

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 from watch_helpers import (
+    ENVR,
     Watcher,
     counted,
     is_valid,
@@ -189,3 +191,29 @@ def test_print_service_gives_a_systemd_unit_or_a_launchd_plist(isolated: Path) -
     assert plist.returncode == 0
     assert "<key>ProgramArguments</key>" in plist.stdout and "<string>watch</string>" in plist.stdout
     assert run_envr("watch", "--print-service", "cron", cwd=isolated).returncode != 0
+
+
+def test_entering_while_the_watcher_builds_waits_for_it_and_says_nothing_is_left_to_do(isolated: Path) -> None:
+    counter = isolated / "counter"
+    started, release = isolated / "build-started", isolated / "release"
+    root = isolated / "proj"
+    file = write_project(
+        root, "shared", counter, before=f"touch {started}; while [ ! -e {release} ]; do sleep 0.05; done; "
+    )
+    trust.approve(str(file))
+    watcher = Watcher(isolated, "--debounce", "0.2")
+    try:
+        watcher.wait_running()
+        wait_for("the watcher's build to start", started.exists)
+        env = {**os.environ, "PWD": str(root)}
+        entering = subprocess.Popen(
+            [ENVR, "export", "json"], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        release.touch()
+        out, err = entering.communicate(timeout=90)
+        assert entering.returncode == 0, err
+        assert "realised meanwhile by another envr" in err and "loaded" in err
+        assert counted(counter) == ["shared"]  # built once, by the watcher
+        assert os.path.join(store_path(root), ".envr", "bin") in out
+    finally:
+        assert watcher.stop() == 0, watcher.output()
