@@ -33,7 +33,7 @@ _envr_hook() {
   local _envr_rc=$? _envr_out
   if _envr_changed; then
     if [[ -x ${_envr_py-} ]]; then
-      _envr_out=$("$_envr_py" -I -c "$_envr_boot" "$_envr_lib" bash)
+      _envr_out=$("$_envr_py" -I -c "$_envr_boot" "$_envr_lib" bash "${_envr_said-}")
       case $? in
         0) eval "$_envr_out" ;;
         130) ;;  # interrupted: try again at the next prompt

@@ -38,7 +38,7 @@ function __envr_hook --on-event fish_prompt
     if __envr_changed
         if test -x "$__envr_py"
             # The core writes its whole output in one go at the end, so source sees all of it or nothing.
-            "$__envr_py" -I -c $__envr_boot $__envr_lib fish | source
+            "$__envr_py" -I -c $__envr_boot $__envr_lib fish "$_envr_said" | source
             set -l __envr_code $pipestatus[1]
             if test $__envr_code -ne 0 -a $__envr_code -ne 130
                 set -g _envr_pwd $PWD

@@ -32,7 +32,7 @@ _envr_hook() {
   emulate -L zsh
   if _envr_changed; then
     if [[ -x ${_envr_py-} ]]; then
-      _envr_out=$("$_envr_py" -I -c "$_envr_boot" "$_envr_lib" zsh)
+      _envr_out=$("$_envr_py" -I -c "$_envr_boot" "$_envr_lib" zsh "${_envr_said-}")
       case $? in
         0) eval "$_envr_out" ;;
         130) ;;  # interrupted: try again at the next prompt

@@ -93,3 +93,8 @@ def test_invalid_utf8(tmp_path: Path) -> None:
     f.write_bytes(b'[env]\nA = "\xff"\n')
     with pytest.raises(ProjectFileError, match=r":2: not valid UTF-8"):
         load(str(f))
+
+
+@pytest.mark.parametrize("name", ["path", "fpath", "_envr_pwd", "__envr_py"])
+def test_names_the_shells_tie_or_the_hook_uses_are_refused(tmp_path: Path, name: str) -> None:
+    assert f"envr must not set {name}" in error_of(tmp_path, f'[env]\n{name} = "x"\n')

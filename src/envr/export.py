@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
 
 from envr import __version__, dirs, generations, profile, trust
 from envr.activate import activation
 from envr.diff import STATE_VAR, State, apply, changes, keep_changed, revert
 from envr.errors import EnvrError
 from envr.project import FILENAME, Project, dirs_up, find_project_file, parse
+
+TYPE_CHECKING = False  # collections.abc and typing cost the prompt ~1-2 ms; annotations only
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 # A file modified this recently may be modified again within the same filesystem timestamp tick, which an
 # mtime comparison cannot see (git's "racy" entries); such a file is re-checked at the next prompt.

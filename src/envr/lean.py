@@ -13,7 +13,7 @@ from envr.errors import EnvrError
 USAGE = "usage: envr export bash|zsh|fish|json|dotenv|github"
 
 
-def _hook_output(shell: str, outcome: object) -> str:
+def _hook_output(shell: str, outcome: object, said: str) -> str:
     from envr.export import Outcome
     from envr.shells import render_changes, renderer
 
@@ -24,6 +24,7 @@ def _hook_output(shell: str, outcome: object) -> str:
     lines = [
         r.assign("_envr_pwd", pwd),
         r.assign("_envr_seen", outcome.target.get("ENVR_STATE", "")),
+        r.assign("_envr_said", said),
         r.assign_list("_envr_absent", outcome.watch.absent),
         r.assign_list("_envr_present", [x for pair in outcome.watch.present for x in pair]),
     ]
@@ -39,26 +40,31 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args == ["github"]:  # CI, not the prompt: appends to $GITHUB_ENV and $GITHUB_PATH
         return _github()
-    if len(args) != 1 or args[0] not in ("bash", "zsh", "fish", "json", "dotenv"):
+    # The hooks pass the line they showed last, so a re-check (a cd into a subdirectory, a just-written file
+    # looked at again) does not repeat "blocked" or "missing" at every prompt.
+    hook = bool(args) and args[0] in ("bash", "zsh", "fish")
+    export_format = len(args) == 1 and args[0] in ("json", "dotenv")
+    if not ((hook and len(args) <= 2) or export_format):
         print(USAGE, file=sys.stderr)
         return 2
     fmt = args[0]
-    hook = fmt in ("bash", "zsh", "fish")
+    said_before = args[1] if len(args) > 1 else None
     try:
         from envr.export import compute, status_line
         from envr.project import logical_cwd
 
         outcome = compute(os.environ, logical_cwd())
         quiet = os.environ.get("ENVR_QUIET", "") not in ("", "0")
+        line = status_line(outcome, quiet and hook)
+        line = one_line(line) if line else ""
         if hook:
-            out = _hook_output(fmt, outcome)
+            out = _hook_output(fmt, outcome, line)
         else:
             from envr.shells.formats import render_dotenv, render_json
 
             out = render_json(outcome.delta) if fmt == "json" else render_dotenv(outcome.delta)
-        line = status_line(outcome, quiet and hook)
-        if line:
-            print(one_line(line), file=sys.stderr)
+        if line and (outcome.notes or line != said_before):  # a load or unload is always news
+            print(line, file=sys.stderr)
         # Values may carry any bytes the user's environment held (surrogate-escaped by Python): give them back.
         sys.stdout.buffer.write(out.encode("utf-8", "surrogateescape"))
         sys.stdout.flush()

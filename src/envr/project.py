@@ -58,8 +58,16 @@ RESERVED = frozenset(
         "PIPESTATUS",
         "ZSH_VERSION",
         "ZSH_SUBSHELL",
+        # zsh ties these arrays to PATH, FPATH, CDPATH, MANPATH: setting one would clobber the other
+        "path",
+        "fpath",
+        "cdpath",
+        "manpath",
+        "mailpath",
+        "module_path",
     }
 )
+HOOK_PREFIXES = ("_envr", "__envr")  # the hooks' own variables
 
 SECTIONS = ("env", "path", "packages")
 PATH_KEYS = ("prepend", "append")
@@ -189,7 +197,7 @@ def _parse_env(table: dict[str, Any], where: _Locator) -> dict[str, str | None]:
     for name, value in table.items():
         if not valid_name(name):
             raise where.error("env", name, f"invalid variable name {name!r} (must match [A-Za-z_][A-Za-z0-9_]*)")
-        if name in RESERVED:
+        if name in RESERVED or name.startswith(HOOK_PREFIXES):
             hint = "; use [path] prepend/append" if name == "PATH" else ""
             raise where.error("env", name, f"envr must not set {name}{hint}")
         if value is False:

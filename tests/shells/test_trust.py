@@ -140,3 +140,21 @@ def test_the_lock_file_is_covered_by_the_approval(session: Session, sh: Shell) -
     res = sh.run("true")
     assert len(res.hook) == 1 and "loaded" in res.hook[0], res.hook
     assert sh.var("A") == "1"
+
+
+def test_a_blocked_line_is_not_repeated_by_re_checks(session: Session, sh: Shell) -> None:
+    # No age() here: the freshly written file is re-checked at the next prompt, and a cd into a subdirectory
+    # runs the core again; neither may say "not allowed" a second time.
+    root = session.work / "proj"
+    write_project(root, {"A": "1"})
+    (root / "sub").mkdir()
+    res = sh.cd(root)
+    assert len(res.hook) == 1 and "not allowed" in res.hook[0], res.hook
+    assert sh.run("true").hook == []
+    assert sh.cd(root / "sub").hook == []
+    res = sh.envr("deny")
+    assert len(res.hook) == 1 and "denied" in res.hook[0], res.hook
+    assert sh.run("true").hook == []
+    sh.cd(session.work)
+    res = sh.cd(root)  # coming back is news again
+    assert len(res.hook) == 1 and "denied" in res.hook[0], res.hook
