@@ -201,6 +201,7 @@ class Watcher:
         self.threads: list[threading.Thread] = []
         self.rescan_at: float | None = None
         self.approved: dict[str, str] = {}
+        self.started_for: dict[str, str] = {}  # project file -> the approved hash its last build started with
         self.watches: dict[str, Any] = {}  # directory -> watchdog ObservedWatch
         self.stopping = False
         self.status: dict[str, Any] = {
@@ -316,14 +317,17 @@ class Watcher:
             previous, self.approved = self.approved, current
             for file in previous.keys() - current.keys():
                 self.due.pop(file, None)
+                self.started_for.pop(file, None)
                 self.status["projects"].pop(file, None)
                 self.log(f"no longer watching {file} (approval revoked or file gone)")
             self.status["watching"] = sorted(current)
             for file, digest in sorted(current.items()):
                 if file not in previous:
                     self.log(f"watching {file}")
-                if initial or previous.get(file) != digest:
-                    self.changed(file, delay=0.0 if initial else None)
+                if initial:
+                    self.changed(file, delay=0.0)
+                elif previous.get(file) != digest and self.started_for.get(file) != digest:
+                    self.changed(file)  # a build of exactly this content started already: nothing new
             self._save()
 
     def _start(self, file: str) -> None:
@@ -349,6 +353,7 @@ class Watcher:
             self._set(file, state="failed", message=f"cannot start a build: {e}")
             return
         self.running[file] = proc
+        self.started_for[file] = digest
         self._set(file, state="realising", message=None)
         self.log(f"realising {file}")
         t = threading.Thread(target=self._collect, args=(file, proc), name=f"build {file}", daemon=True)

@@ -193,6 +193,12 @@ def test_print_service_gives_a_systemd_unit_or_a_launchd_plist(isolated: Path) -
     assert run_envr("watch", "--print-service", "cron", cwd=isolated).returncode != 0
 
 
+def blocked_on_a_lock(pid: int) -> bool:
+    with open("/proc/locks") as f:  # a waiting request reads "N: -> FLOCK  ADVISORY  WRITE <pid> ..."
+        return any(line.split()[1:2] == ["->"] and str(pid) in line.split()[5:6] for line in f)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="needs Linux's /proc/locks to see a blocked flock")
 def test_entering_while_the_watcher_builds_waits_for_it_and_says_nothing_is_left_to_do(isolated: Path) -> None:
     counter = isolated / "counter"
     started, release = isolated / "build-started", isolated / "release"
@@ -209,6 +215,8 @@ def test_entering_while_the_watcher_builds_waits_for_it_and_says_nothing_is_left
         entering = subprocess.Popen(
             [ENVR, "export", "json"], cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
+        # let the build finish only once entering is blocked on the package's lock (a waiter in /proc/locks)
+        wait_for("entering to wait for the watcher's build", lambda: blocked_on_a_lock(entering.pid))
         release.touch()
         out, err = entering.communicate(timeout=90)
         assert entering.returncode == 0, err
