@@ -294,9 +294,13 @@ class Watcher:
                             del self.due[file]
                             self.first.pop(file, None)
                             self._start(file)
-                    wake = [t for t in self.due.values()] + ([self.rescan_at] if self.rescan_at else [])
-                    timeout = max(0.0, min(wake) - time.monotonic()) if wake else None
-                    self.cond.wait(timeout if timeout is None else max(timeout, 0.01))
+                    # wake for the next due project that could start; a finishing build notifies us
+                    startable = len(self.running) < self.jobs
+                    wake = [t for f, t in self.due.items() if startable and f not in self.running]
+                    if self.rescan_at is not None:
+                        wake.append(self.rescan_at)
+                    timeout = max(0.01, min(wake) - time.monotonic()) if wake else None
+                    self.cond.wait(timeout)
         finally:
             self._shutdown()
 

@@ -225,3 +225,57 @@ def test_entering_while_the_watcher_builds_waits_for_it_and_says_nothing_is_left
         assert os.path.join(store_path(root), ".envr", "bin") in out
     finally:
         assert watcher.stop() == 0, watcher.output()
+
+
+def test_a_re_approved_lock_change_is_realised_without_a_cd(isolated: Path) -> None:
+    counter = isolated / "counter"
+    root = isolated / "proj"
+    file = write_project(root, "locked", counter)
+    assert run_envr("lock", cwd=root).returncode == 0
+    assert run_envr("allow", cwd=root).returncode == 0
+    watcher = Watcher(isolated, "--debounce", "0.2")
+    try:
+        watcher.wait_running()
+        first = store_path(root)
+        wait_for("the locked package realised", lambda: is_valid(first))
+
+        (root / "src" / "README").write_text("a new upstream version\n")  # what a git pull brings...
+        upgraded = run_envr("lock", "--upgrade", cwd=root)  # ...with its re-resolved lock
+        assert upgraded.returncode == 0, upgraded.stderr
+        assert run_envr("allow", cwd=root).returncode == 0
+        second = store_path(root)
+        assert second != first
+        wait_for("the re-locked package realised", lambda: is_valid(second))
+        assert project_status(file).get("state") == "realised"
+    finally:
+        assert watcher.stop() == 0, watcher.output()
+
+
+def test_jobs_bounds_the_builds_running_at_once(isolated: Path) -> None:
+    files, started, release = [], [], []
+    for name in ("a", "b"):
+        s, r = isolated / f"started-{name}", isolated / f"release-{name}"
+        script = f"touch {s}; while [ ! -e {r} ]; do sleep 0.05; done; "
+        files.append(write_project(isolated / name, name, isolated / "counter", before=script))
+        trust.approve(str(files[-1]))
+        started.append(s)
+        release.append(r)
+    watcher = Watcher(isolated, "--jobs", "1", "--debounce", "0.2")
+    try:
+        watcher.wait_running()
+        first = wait_for(
+            "one build to start", lambda: next((i for i in (0, 1) if started[i].exists()), None) is not None
+        )
+        assert first
+        i = 0 if started[0].exists() else 1
+        other = 1 - i
+        assert project_status(files[other]).get("state") == "queued"
+        assert not started[other].exists()  # with --jobs 1 the second waits for the first
+        release[i].touch()
+        wait_for("the second build to start", started[other].exists)
+        release[other].touch()
+        wait_for("both realised", lambda: all(project_status(f).get("state") == "realised" for f in files))
+    finally:
+        for r in release:
+            r.touch()
+        assert watcher.stop() == 0, watcher.output()
