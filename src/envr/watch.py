@@ -12,6 +12,8 @@
   group fails the build script, and realise removes its work dir (kill -9 would leave only unregistered
   leftovers, which the store ignores and the next realise cleans).
 - A failure is logged with the build log's path and retried only on the next change of that project.
+- What a project's last realisation produced is held as temporary gc roots (store.roots) while the watcher
+  runs, so an `envr gc` before the user's next `cd` (which records a generation) does not collect it.
 - One instance per user: an flock on <state>/watch/lock, which also holds the owner's pid.
 - <state>/watch/status.json (rewritten atomically) says what it watches and what it last did;
   <state>/watch/watch.log is the log.
@@ -203,6 +205,7 @@ class Watcher:
         self.approved: dict[str, str] = {}
         self.started_for: dict[str, str] = {}  # project file -> the approved hash its last build started with
         self.watches: dict[str, Any] = {}  # directory -> watchdog ObservedWatch
+        self.held: dict[str, contextlib.ExitStack] = {}  # project file -> temporary gc roots on what it realised
         self.stopping = False
         self.status: dict[str, Any] = {
             "pid": os.getpid(),
@@ -322,6 +325,8 @@ class Watcher:
             for file in previous.keys() - current.keys():
                 self.due.pop(file, None)
                 self.started_for.pop(file, None)
+                if file in self.held:
+                    self.held.pop(file).close()
                 self.status["projects"].pop(file, None)
                 self.log(f"no longer watching {file} (approval revoked or file gone)")
             self.status["watching"] = sorted(current)
@@ -338,6 +343,10 @@ class Watcher:
         """Start realising file's packages if its current content is the approved one. Called under cond."""
         try:
             digest = trust.content_hash(file)
+        except FileNotFoundError:
+            self.log(f"{file} is gone; realising it again when it comes back")
+            self._set(file, state="missing", message="the project file is gone")
+            return
         except OSError as e:
             self.log(f"{file}: cannot read: {e.strerror}")
             self._set(file, state="failed", message=f"cannot read: {e.strerror}")
@@ -383,6 +392,7 @@ class Watcher:
             runs = self.status["projects"].get(file, {}).get("runs", 0) + 1
             # the log line first, then the status: whoever sees the status can find the line
             if code == BUILD_OK:
+                self._hold(file, result.get("paths", []))
                 built = result.get("built", [])
                 what = f"built {', '.join(built)}" if built else "everything already in the store"
                 self.log(f"realised {file}: {what}")
@@ -403,6 +413,22 @@ class Watcher:
                 first_line = message.splitlines()[0] if message else message
                 self._set(file, state="failed", message=first_line, runs=runs, log=logs[0] if logs else None)
             self.cond.notify()
+
+    def _hold(self, file: str, paths: list[str]) -> None:
+        """Root what a project's last realisation produced while the watcher runs: the user has not entered the
+        project yet, so no generation roots it, and a gc in between would undo the work."""
+        from envr.store import roots, store_dir
+
+        stack = contextlib.ExitStack()
+        try:
+            stack.enter_context(roots.hold(store_dir(self.environ), paths))
+        except OSError as e:
+            self.log(f"cannot hold gc roots for {file}: {e}")
+            return
+        old = self.held.pop(file, None)
+        self.held[file] = stack
+        if old is not None:
+            old.close()
 
     def _set(self, file: str, **fields: Any) -> None:
         entry = self.status["projects"].setdefault(file, {})
@@ -436,6 +462,8 @@ class Watcher:
             t.join(5)
         self.observer.stop()
         self.observer.join(5)
+        for stack in self.held.values():
+            stack.close()
         with self.cond:
             self.status["running"] = False
             self.status["stopped"] = _now()
@@ -580,12 +608,12 @@ def _build_main(argv: list[str]) -> int:
         if not verdict.allowed or digest != expected:
             return result(BUILD_NOT_APPROVED, error=f"{file} is {verdict.state if not verdict.allowed else 'changed'}")
         project = parse(file, content)
-        _, built = sync(project, os.environ, say)
+        resolved, built = sync(project, os.environ, say)
     except EnvrError as e:
         return result(BUILD_FAILED, error=str(e), logs=_log_paths(str(e)))
     except OSError as e:
         return result(BUILD_FAILED, error=f"{file}: {e.strerror or e}")
-    return result(BUILD_OK, built=built)
+    return result(BUILD_OK, built=built, paths=[r.path for r in resolved.values()])
 
 
 def _log_paths(message: str) -> list[str]:

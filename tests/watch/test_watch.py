@@ -279,3 +279,36 @@ def test_jobs_bounds_the_builds_running_at_once(isolated: Path) -> None:
         for r in release:
             r.touch()
         assert watcher.stop() == 0, watcher.output()
+
+
+def test_what_it_realised_survives_gc_while_it_runs_and_may_be_collected_after(isolated: Path) -> None:
+    counter = isolated / "counter"
+    root = isolated / "proj"
+    file = write_project(root, "kept", counter)
+    trust.approve(str(file))
+    watcher = Watcher(isolated, "--debounce", "0.2")
+    try:
+        watcher.wait_running()
+        path = store_path(root)
+        wait_for("the package realised", lambda: is_valid(path) and project_status(file).get("state") == "realised")
+        collected = run_envr("gc", cwd=isolated)  # before any cd: no generation roots it, the watcher does
+        assert collected.returncode == 0, collected.stderr
+        assert is_valid(path)
+    finally:
+        assert watcher.stop() == 0, watcher.output()
+    assert run_envr("gc", cwd=isolated).returncode == 0
+    assert not os.path.exists(path)
+
+
+def test_a_deleted_project_file_is_reported_not_built(isolated: Path) -> None:
+    root = isolated / "proj"
+    file = write_project(root, "here", isolated / "counter")
+    trust.approve(str(file))
+    watcher = Watcher(isolated, "--debounce", "0.2")
+    try:
+        watcher.wait_running()
+        wait_for("the first realisation", lambda: project_status(file).get("state") == "realised")
+        file.unlink()
+        wait_for("the watcher to notice", lambda: project_status(file).get("state") == "missing")
+    finally:
+        assert watcher.stop() == 0, watcher.output()
