@@ -27,6 +27,7 @@ def valid_name(name: str) -> bool:
     """[A-Za-z_][A-Za-z0-9_]*, checked without `re`: this module sits on the prompt's path."""
     return bool(name) and name[0] in _NAME_START and all(c in _NAME_CHARS for c in name)
 
+
 # Variables envr manages itself, the shells own, or that a project must reach through [path].
 RESERVED = frozenset(
     {
