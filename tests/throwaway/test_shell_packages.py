@@ -183,3 +183,43 @@ def test_specs_are_named_like_envr_add_names_them_and_may_be_renamed() -> None:
     ]:
         with pytest.raises(EnvrError, match=message):
             table_of(bad, "/w")
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_in_a_hooked_project_shell_it_stacks_and_exit_returns_to_the_project_exactly(
+    isolated: Path, env: dict[str, str]
+) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    project = isolated / "proj"
+    project.mkdir()
+    (project / "envr.toml").write_text('version = 1\n[env]\nGREETING = "from the project"\n')
+    shell_env = {**env, "SHELL": shutil.which("bash") or "bash", "PS1": "PROMPT> ", "TERM": "dumb"}
+    bash = pexpect.spawn(
+        "bash", ["--norc", "--noprofile", "-i"], env=shell_env, cwd=str(isolated), encoding="utf-8", timeout=60
+    )
+    try:
+        bash.expect_exact("PROMPT> ")
+        bash.sendline('eval "$(envr hook bash)"')
+        bash.expect_exact("PROMPT> ")
+        bash.sendline(f"cd {project} && envr allow")
+        bash.expect_exact("loaded")
+        bash.expect_exact("PROMPT> ")
+        snapshot = "env | grep -v -e '^_=' -e '^OLDPWD=' | sort"
+        bash.sendline(f"{snapshot} > {isolated}/before")
+        bash.expect_exact("PROMPT> ")
+        bash.sendline(f"envr shell -p {SPEC}")
+        bash.expect_exact("synced envrshelltool")
+        bash.sendline("PS1='IN''NER> '")
+        bash.expect_exact("INNER> ")
+        bash.sendline('echo "inner:$GREETING"; envrshelltool')
+        bash.expect_exact("inner:from the project")  # stacked on the project's environment
+        bash.expect_exact("hello from the throwaway tool")
+        bash.expect_exact("INNER> ")
+        bash.sendline("exit")
+        bash.expect_exact("PROMPT> ")
+        bash.sendline(f"{snapshot} > {isolated}/after; cmp -s {isolated}/before {isolated}/after && echo SAME")
+        bash.expect_exact("SAME")  # back in the project's environment, exactly
+        bash.expect_exact("PROMPT> ")
+    finally:
+        bash.sendline("exit")
+        bash.close(force=True)
