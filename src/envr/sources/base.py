@@ -100,3 +100,30 @@ if TYPE_CHECKING:
     # Optional, looked up with getattr by the store:
     #   builds_in_place(spec) -> bool   True when the output embeds its own path ($out in a build script): the
     #                                   store then realises directly at the final store path, under its lock.
+
+
+def run_logged(argv: list[str], cwd: Path, env: Mapping[str, str], log_path: Path) -> tuple[int, str]:
+    """Run a tool's install step, appending the command and everything it printed to log_path.
+
+    Returns (exit status, its output) so the source can pick the one line worth showing. OSError (the tool
+    itself is missing) propagates for the source to name the fix.
+    """
+    import subprocess
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a", encoding="utf-8") as log:
+        log.write(f"$ {' '.join(argv)}\n")
+        log.flush()
+        proc = subprocess.run(
+            argv,
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            check=False,
+        )
+        log.write(proc.stdout)
+    return proc.returncode, proc.stdout

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from envr.errors import EnvrError, ProjectFileError
-from envr.sources.base import PackageSpec, RealiseContext
+from envr.sources.base import PackageSpec, RealiseContext, run_logged
 
 NO_NODE = (
     "node and npm are needed for npm packages: install Node.js (which includes npm), e.g. apt-get install nodejs npm"
@@ -261,29 +261,13 @@ class NpmSource:
             target,
         ]
         environ.setdefault("NO_COLOR", "1")
-        ctx.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with ctx.log_path.open("a", encoding="utf-8") as log:
-            log.write(f"$ {' '.join(argv)}\n")
-            log.flush()
-            try:
-                proc = subprocess.run(
-                    argv,
-                    cwd=out,
-                    env=environ,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                    errors="replace",
-                    check=False,
-                )
-            except OSError as exc:
-                raise EnvrError(f"npm {value}: cannot run npm ({exc}); {NO_NODE}") from None
-            log.write(proc.stdout)
-        if proc.returncode != 0:
+        try:
+            code, output = run_logged(argv, out, environ, ctx.log_path)
+        except OSError as exc:
+            raise EnvrError(f"npm {value}: cannot run npm ({exc}); {NO_NODE}") from None
+        if code != 0:
             raise EnvrError(
-                f"npm {value}: npm install failed (exit {proc.returncode}): "
-                f"{_last_error(proc.stdout)} (log: {ctx.log_path})"
+                f"npm {value}: npm install failed (exit {code}): {_last_error(output)} (log: {ctx.log_path})"
             )
 
     def _realise_locked(
@@ -307,26 +291,11 @@ class NpmSource:
         (out / "package-lock.json").write_text(json.dumps(lock, indent=2), encoding="utf-8")
         argv = [npm, "ci", "--no-audit", "--no-fund", "--no-update-notifier", "--loglevel", "error"]
         environ.setdefault("NO_COLOR", "1")
-        ctx.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with ctx.log_path.open("a", encoding="utf-8") as log:
-            log.write(f"$ {' '.join(argv)}\n")
-            log.flush()
-            proc = subprocess.run(
-                argv,
-                cwd=out,
-                env=environ,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                errors="replace",
-                check=False,
-            )
-            log.write(proc.stdout)
-        if proc.returncode != 0:
+        code, output = run_logged(argv, out, environ, ctx.log_path)
+        if code != 0:
             raise EnvrError(
-                f"npm {name}@{version}: npm ci from envr.lock failed (exit {proc.returncode}): "
-                f"{_last_error(proc.stdout)} (log: {ctx.log_path})"
+                f"npm {name}@{version}: npm ci from envr.lock failed (exit {code}): "
+                f"{_last_error(output)} (log: {ctx.log_path})"
             )
 
     def bins(self, spec: PackageSpec, out: Path) -> list[str]:

@@ -44,7 +44,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from envr.errors import EnvrError, ProjectFileError
-from envr.sources.base import PackageSpec, RealiseContext
+from envr.sources.base import PackageSpec, RealiseContext, run_logged
 
 _PYTHON_VERSION = re.compile(r"^[23]\.\d{1,3}(\.\d{1,3})?$")
 _EXTRA = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
@@ -315,31 +315,15 @@ class PypiSource:
                 *install,
             ],
         ]
-        ctx.log_path.parent.mkdir(parents=True, exist_ok=True)
         for argv in steps:
-            with ctx.log_path.open("a", encoding="utf-8") as log:
-                log.write(f"$ {' '.join(argv)}\n")
-                log.flush()
-                proc = subprocess.run(
-                    argv,
-                    cwd=out,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                    errors="replace",
-                    check=False,
-                )
-                log.write(proc.stdout)
-            if proc.returncode != 0:
-                mismatch = _hash_mismatch(proc.stdout)
+            code, output = run_logged(argv, out, env, ctx.log_path)
+            if code != 0:
+                mismatch = _hash_mismatch(output)
                 if mismatch:
                     raise EnvrError(f"pypi {requirement}: {mismatch}; refusing it (log: {ctx.log_path})")
                 what = "creating the venv" if argv[1] == "venv" else "installing"
                 raise EnvrError(
-                    f"pypi {requirement}: uv failed {what} (exit {proc.returncode}): "
-                    f"{_last_error(proc.stdout)} (log: {ctx.log_path})"
+                    f"pypi {requirement}: uv failed {what} (exit {code}): {_last_error(output)} (log: {ctx.log_path})"
                 )
         if not self._dist_info(spec, out):
             raise EnvrError(
