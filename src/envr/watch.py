@@ -40,6 +40,7 @@ from envr.project import FILENAME, LOCKNAME
 WATCHED_NAMES = frozenset({FILENAME, LOCKNAME})
 CHANGE_EVENTS = frozenset({"created", "modified", "deleted", "moved", "closed"})  # not opened/closed_no_write
 MAX_WAIT_FACTOR = 10  # a project changing without pause is still realised every 10 debounce periods
+SIGNAL_CHECK = 0.5  # the longest the main loop sleeps, so SIGTERM/SIGINT always act within this
 STOP_GRACE = 30.0  # seconds a stopped build may take to roll back before its group is killed
 LOG_ROTATE_BYTES = 1 << 20
 
@@ -302,8 +303,10 @@ class Watcher:
                     wake = [t for f, t in self.due.items() if startable and f not in self.running]
                     if self.rescan_at is not None:
                         wake.append(self.rescan_at)
-                    timeout = max(0.01, min(wake) - time.monotonic()) if wake else None
-                    self.cond.wait(timeout)
+                    # never block without a timeout: a signal landing just before the wait would only be handled
+                    # when the wait ends, so the stop would hang until the next event
+                    timeout = max(0.01, min(wake) - time.monotonic()) if wake else SIGNAL_CHECK
+                    self.cond.wait(min(timeout, SIGNAL_CHECK))
         finally:
             self._shutdown()
 

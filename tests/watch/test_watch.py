@@ -246,7 +246,7 @@ def test_a_re_approved_lock_change_is_realised_without_a_cd(isolated: Path) -> N
         second = store_path(root)
         assert second != first
         wait_for("the re-locked package realised", lambda: is_valid(second))
-        assert project_status(file).get("state") == "realised"
+        wait_for("the watcher to record it", lambda: project_status(file).get("state") == "realised")
     finally:
         assert watcher.stop() == 0, watcher.output()
 
