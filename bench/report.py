@@ -128,7 +128,7 @@ def main(argv: list[str]) -> int:
     ratio = ratio_of(cold, cells_hf["direnv"][1])
     rows.append(
         [
-            "enter, envr's cache cleared before each run (first visit, or an edit just allowed)",
+            "enter, envr's cache wiped before each run (after an upgrade of envr or a cleared ~/.cache)",
             *("-" if t == "none" else cold_text if t == "envr" else "as above" for t in tools),
             fmt_ratio(ratio),
             "≤ 1",

@@ -153,3 +153,22 @@ def test_hook_text_points_at_this_interpreter(isolated: Path) -> None:
     r = run_envr("hook", "bash", cwd=isolated)
     first = r.stdout.splitlines()[0]
     assert first.startswith("_envr_py='/") and "python" in first
+
+
+def test_first_prompt_after_allow_needs_no_toml_parser(isolated: Path) -> None:
+    """allow parses the file into the prompt's cache, so the hook's next run skips tomllib's import."""
+    import subprocess
+    import sys
+
+    proj = make_project(isolated)
+    assert run_envr("allow", cwd=proj).returncode == 0
+    boot = "import sys; sys.path.insert(0, sys.argv[1]); from envr.lean import boot; boot()"
+    lib = str(Path(__file__).resolve().parent.parent / "src")
+    r = subprocess.run(
+        [sys.executable, "-X", "importtime", "-I", "-c", boot, lib, "bash"],
+        cwd=proj, env={**os.environ, "PWD": str(proj)}, capture_output=True, text=True, timeout=30,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "export GREETING='hello'" in r.stdout
+    assert "envr.export" in r.stderr  # importtime did report the core's imports
+    assert "tomllib" not in r.stderr

@@ -82,11 +82,9 @@ def allow(path: Annotated[str | None, typer.Argument(help="envr.toml or its dire
 
 
 def _approve(file: str) -> None:
-    """Approve, remembering what the approved files pin so a later block can say what changed."""
-    from envr.lockfile import record_approved
+    from envr.edit import approve
 
-    trust.approve(file)
-    record_approved(file)
+    approve(file)
 
 
 @app.command()
