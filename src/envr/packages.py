@@ -40,14 +40,6 @@ def valid_package_name(name: str) -> bool:
     return bool(name) and name[0] in _NAME_FIRST and all(c in _NAME_CHARS for c in name)
 
 
-class MissingPackagesError(EnvrError):
-    """Packages are not realised and auto-sync is off (ENVR_AUTO_SYNC=0)."""
-
-    def __init__(self, names: list[str]) -> None:
-        super().__init__(f"missing: {', '.join(names)}; run envr sync")
-        self.names = names
-
-
 class Resolved:
     """A package with its store path known (realised or not)."""
 
@@ -279,14 +271,6 @@ def package_bins(project: Project, environ: Mapping[str, str]) -> tuple[list[str
     missing_paths = [resolved[n].path for n in missing]
     missing = [s.name for s in specs if s.name in failed or s.name in missing]
     return [bin_dir(r.path) for r in ordered], missing, missing_paths
-
-
-def bins_for_project(project: Project, environ: Mapping[str, str]) -> list[str]:
-    """The PATH dirs of the project's packages; raises MissingPackagesError if some are not realised."""
-    bins, missing, _ = package_bins(project, environ)
-    if missing:
-        raise MissingPackagesError(missing)
-    return bins
 
 
 def _path_order(ready: list[Resolved]) -> list[Resolved]:

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 
 HOOK_SHELLS = ("bash", "zsh", "fish")
-EXPORT_FORMATS = (*HOOK_SHELLS, "json", "dotenv")
 
 
 def renderer(shell: str) -> Renderer:
