@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
+
+from wheelmaker import make_wheel
 
 ENVR = str(Path(sys.executable).parent / "envr")
 needs_node = pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None,
@@ -36,30 +35,6 @@ def git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": f"{Path(ENVR).parent}{os.pathsep}{os.environ.get('PATH', '')}", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(cwd)}
     return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
-
-
-def _record_line(name: str, data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return f"{name},sha256={digest},{len(data)}"
-
-
-def make_wheel(dest: Path, name: str, version: str, files: dict[str, str], entry_points: str = "",
-               requires: tuple[str, ...] = ()) -> Path:
-    """A pure-Python wheel written by hand: no network, no build backend."""
-    info = f"{name}-{version}.dist-info"
-    members = dict(files)
-    members[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-                                   + "".join(f"Requires-Dist: {r}\n" for r in requires))
-    members[f"{info}/WHEEL"] = "Wheel-Version: 1.0\nGenerator: envr-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    if entry_points:
-        members[f"{info}/entry_points.txt"] = entry_points
-    record = [_record_line(p, t.encode()) for p, t in members.items()] + [f"{info}/RECORD,,"]
-    members[f"{info}/RECORD"] = "\n".join(record) + "\n"
-    path = dest / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as zf:
-        for member, text in members.items():
-            zf.writestr(zipfile.ZipInfo(member, date_time=(2024, 1, 1, 0, 0, 0)), text)
-    return path
 
 
 def make_wheelhouse(d: Path) -> Path:

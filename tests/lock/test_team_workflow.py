@@ -68,7 +68,7 @@ def test_two_clones_with_one_lock_get_identical_store_paths_and_files(
     synced_a = store_paths(ok(run_envr("sync", cwd=a, env=env_a)).stdout)
 
     # Clone B: a newer lockdep appears on its index; the lock must win, nothing is re-resolved.
-    from lock_helpers import make_wheel
+    from wheelmaker import make_wheel
 
     newer = isolated / "newer-wheels"
     shutil.copytree(wheelhouse, newer)
@@ -134,7 +134,7 @@ def test_lock_check_green_then_red_with_a_readable_diff(isolated: Path, wheelhou
 
 
 def test_lock_upgrade_re_resolves_and_shows_what_changed(isolated: Path, wheelhouse: Path) -> None:
-    from lock_helpers import make_wheel
+    from wheelmaker import make_wheel
 
     wheels = isolated / "wheels"
     shutil.copytree(wheelhouse, wheels)

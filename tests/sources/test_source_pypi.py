@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import shutil
 import stat
 import subprocess
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -18,38 +15,13 @@ from envr.errors import EnvrError, ProjectFileError
 from envr.sources import source_for
 from envr.sources.base import PackageSpec, RealiseContext
 from envr.sources.pypi import SOURCE, index_settings, uv_environ
+from wheelmaker import make_wheel
 
 INDEX_VARS = ("INDEX_URL", "EXTRA_INDEX_URL", "FIND_LINKS", "NO_INDEX", "DEFAULT_INDEX", "INDEX")
 
 
 def spec(entry: dict[str, Any], root: Path | str = "/proj") -> PackageSpec:
     return PackageSpec("tool", "pypi", entry, str(root), "/proj/envr.toml", 7)
-
-
-def _record_line(name: str, data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return f"{name},sha256={digest},{len(data)}"
-
-
-def make_wheel(dest: Path, name: str, version: str, files: dict[str, str], entry_points: str = "",
-               requires: tuple[str, ...] = ()) -> Path:
-    """Write a pure-Python wheel by hand (a zip with METADATA, WHEEL, entry_points.txt, RECORD): no network."""
-    info = f"{name}-{version}.dist-info"
-    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-    metadata += "".join(f"Requires-Dist: {r}\n" for r in requires)
-    members = dict(files)
-    members[f"{info}/METADATA"] = metadata
-    members[f"{info}/WHEEL"] = "Wheel-Version: 1.0\nGenerator: envr-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    if entry_points:
-        members[f"{info}/entry_points.txt"] = entry_points
-    record = [_record_line(path, text.encode()) for path, text in members.items()]
-    record.append(f"{info}/RECORD,,")
-    members[f"{info}/RECORD"] = "\n".join(record) + "\n"
-    path = dest / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as zf:
-        for member, text in members.items():
-            zf.writestr(member, text)
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -3,38 +3,18 @@ runs inside, is gone outside, exit status passes through, it stacks on a project
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 
+from wheelmaker import make_wheel
+
 ENVR = str(Path(sys.executable).parent / "envr")
 SPEC = "pypi:envrshelltool==1.0"
-
-
-def make_wheel(dest: Path, name: str, version: str, files: dict[str, str], entry_points: str) -> Path:
-    """A pure-Python wheel written by hand (as tests/sources does), so no build backend or index is needed."""
-    info = f"{name}-{version}.dist-info"
-    members = dict(files)
-    members[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-    members[f"{info}/WHEEL"] = "Wheel-Version: 1.0\nGenerator: envr-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    members[f"{info}/entry_points.txt"] = entry_points
-    record = []
-    for path, text in members.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(text.encode())}")
-    members[f"{info}/RECORD"] = "\n".join([*record, f"{info}/RECORD,,"]) + "\n"
-    wheel = dest / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as zf:
-        for member, text in members.items():
-            zf.writestr(member, text)
-    return wheel
 
 
 @pytest.fixture(scope="module")
