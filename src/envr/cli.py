@@ -209,7 +209,10 @@ def sync(path: Annotated[str | None, typer.Argument(help="envr.toml or its direc
     _require_allowed(file)
     project = load(file)
     started = time.monotonic()
-    resolved, built = sync_packages(project, os.environ, _say)
+    from envr.progress import Reporter
+
+    reporter = Reporter()
+    resolved, built = sync_packages(project, os.environ, reporter.say, progress=reporter.transfer)
     _record_generation(file)
     for name, r in resolved.items():
         typer.echo(f"{name}\t{'built' if name in built else 'present'}\t{r.path}")

@@ -15,7 +15,6 @@ Everything else belongs to the source module (envr.sources.<kind>), which valida
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 from envr.errors import EnvrError, ProjectFileError
@@ -186,6 +185,7 @@ def sync(
     environ: Mapping[str, str],
     say: Callable[[str], None],
     only: list[str] | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> tuple[dict[str, Resolved], list[str]]:
     """Realise the project's packages (or only some of them, plus their inputs); independent packages in
     parallel. Returns every package resolved and the names built by this call."""
@@ -205,7 +205,7 @@ def sync(
 
     def one(r: Resolved) -> None:
         try:
-            if realise(store, r.path, r.recipe, r.source, r.spec, r.inputs, environ, say):
+            if realise(store, r.path, r.recipe, r.source, r.spec, r.inputs, environ, say, progress):
                 built.append(r.spec.name)
         except EnvrError as e:
             errors.append(e)
@@ -240,11 +240,11 @@ def package_bins(project: Project, environ: Mapping[str, str]) -> tuple[list[str
 
     The realised case costs one stat per package and one indexed sqlite read. Missing packages are realised
     now (progress on stderr) unless ENVR_AUTO_SYNC=0, in which case they are left out and reported."""
+    from envr.progress import Reporter
     from envr.store import bin_dir, looks_valid, store_dir
 
-    def say(message: str) -> None:
-        print(f"envr: {message}", file=sys.stderr, flush=True)
-
+    reporter = Reporter()
+    say = reporter.say
     store = store_dir(environ)
     specs = specs_of(project)
     failed: dict[str, str] = {}
@@ -257,7 +257,7 @@ def package_bins(project: Project, environ: Mapping[str, str]) -> tuple[list[str
         started = time.monotonic()
 
         try:
-            _, built = sync(project, environ, say, only=missing)
+            _, built = sync(project, environ, say, only=missing, progress=reporter.transfer)
             if built:
                 say(f"synced {', '.join(missing)} in {time.monotonic() - started:.1f}s")
             else:  # another process (envr watch, a sync in another shell) finished them while we waited

@@ -18,6 +18,7 @@ from envr.sources import archive, build
 
 TYPE_CHECKING = False  # validate/version/recipe run on the prompt's path: network and hashing imports are lazy
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
     from typing import Any, ClassVar
 
@@ -71,7 +72,7 @@ class UrlSource:
     def realise(self, spec: PackageSpec, out: Path, ctx: RealiseContext) -> None:
         import shutil
 
-        download = fetch(spec)
+        download = fetch(spec, ctx.progress)
         fmt = self._format(spec)
 
         def fill(dest: str) -> None:
@@ -89,7 +90,7 @@ class UrlSource:
         return build.bins(spec, out)
 
 
-def fetch(spec: PackageSpec) -> str:
+def fetch(spec: PackageSpec, progress: Callable[[int, int | None], None] | None = None) -> str:
     """The verified download in the cache (fetched now if needed); raises before anything reaches the store."""
     url: str = spec.entry["url"]
     expected: str = spec.entry["sha256"].lower()
@@ -100,7 +101,7 @@ def fetch(spec: PackageSpec) -> str:
         return final
     part = f"{final}.part-{os.getpid()}-{id(spec)}"
     try:
-        actual = _download(url, part)
+        actual = _download(url, part, progress)
         if actual != expected:
             raise FetchError(f"packages.{spec.name}: sha256 mismatch for {url}: expected {expected}, got {actual}")
         os.replace(part, final)
@@ -110,7 +111,7 @@ def fetch(spec: PackageSpec) -> str:
     return final
 
 
-def _download(url: str, dest: str) -> str:
+def _download(url: str, dest: str, progress: Callable[[int, int | None], None] | None = None) -> str:
     import hashlib
     import time
     import urllib.error
@@ -124,9 +125,15 @@ def _download(url: str, dest: str) -> str:
         try:
             req = urllib.request.Request(url, headers={"User-Agent": "envr"})
             with urllib.request.urlopen(req, timeout=TIMEOUT) as resp, open(dest, "wb") as f:
+                length = resp.headers.get("Content-Length")
+                total = int(length) if length and length.isdigit() else None
+                done = 0
                 while chunk := resp.read(1 << 16):
                     h.update(chunk)
                     f.write(chunk)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done, total)
             return h.hexdigest()
         except urllib.error.HTTPError as e:
             last = f"HTTP {e.code} {e.reason}"

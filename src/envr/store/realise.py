@@ -52,6 +52,7 @@ def realise(
     inputs: Mapping[str, str],
     environ: Mapping[str, str],
     say: Callable[[str], None] = lambda _: None,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> bool:
     """Make store_path valid; returns True if this call built it, False if it was (or became) valid meanwhile."""
     if registry.valid(store, [store_path]):
@@ -69,7 +70,13 @@ def realise(
         os.mkdir(work)
         log = Path(dirs.state_dir(), "logs", os.path.basename(store_path) + ".log")
         log.parent.mkdir(parents=True, exist_ok=True)
-        ctx = RealiseContext(log, {k: Path(v) for k, v in inputs.items()}, None, environ)
+        name = spec.name
+
+        def transferred(done: int, total: int | None) -> None:
+            if progress is not None:
+                progress(name, done, total)
+
+        ctx = RealiseContext(log, {k: Path(v) for k, v in inputs.items()}, transferred, environ)
         say(f"realising {spec.name} ({spec.kind}) -> {store_path}")
         started = time.monotonic()
         try:
