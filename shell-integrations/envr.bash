@@ -30,11 +30,17 @@ _envr_changed() {
 _envr_hook() {
   # Locals carry the _envr_ prefix: one named like a project's variable (rc, out, ...) would hide it from
   # the core started below and catch the eval's assignment to it.
-  local _envr_rc=$? _envr_out
+  local _envr_rc=$? _envr_out _envr_status _envr_trap
   if _envr_changed; then
     if [[ -x ${_envr_py-} ]]; then
+      # Ctrl-C while the core realises packages must reach the core (which then leaves the environment alone
+      # and says so) without aborting this function and losing what it printed: trap INT for the call.
+      _envr_trap=$(trap -p INT)
+      trap : INT
       _envr_out=$("$_envr_py" -I -c "$_envr_boot" "$_envr_lib" bash "${_envr_said-}")
-      case $? in
+      _envr_status=$?
+      eval "${_envr_trap:-trap - INT}"
+      case $_envr_status in
         0) eval "$_envr_out" ;;
         130) ;;  # interrupted: try again at the next prompt
         *)  # the core failed and said why; do not retry until something changes

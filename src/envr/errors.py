@@ -34,3 +34,16 @@ class NotTrustedError(EnvrError):
 
 class NoProjectError(EnvrError):
     """No envr.toml at or above the directory."""
+
+
+class SyncInterrupted(EnvrError):
+    """Ctrl-C while the prompt realised missing packages: the shell stays as it was, watching for a sync."""
+
+    exit_code = 130
+
+    def __init__(self, names: list[str], paths: list[str]) -> None:
+        super().__init__(
+            f"interrupted before {', '.join(names)} were realised, so nothing changed; "
+            "run envr sync and the project loads at the next prompt"
+        )
+        self.paths = paths  # the missing store paths: the prompt watches them appear

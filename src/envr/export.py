@@ -12,7 +12,7 @@ import time
 from envr import __version__, dirs, generations, profile, trust
 from envr.activate import activation
 from envr.diff import STATE_VAR, State, apply, changes, keep_changed, revert
-from envr.errors import EnvrError
+from envr.errors import EnvrError, SyncInterrupted
 from envr.project import FILENAME, Project, dirs_up, find_project_file, parse
 
 TYPE_CHECKING = False  # collections.abc and typing cost the prompt ~1-2 ms; annotations only
@@ -175,6 +175,10 @@ def compute(environ: Mapping[str, str], pwd: str) -> Outcome:
         except EnvrError as e:
             error = e
             problem = str(e)
+            if isinstance(e, SyncInterrupted):  # Ctrl-C during auto-sync: the shell stays exactly as it was
+                error, target, new = None, dict(environ), old
+                for path in e.paths:
+                    watch.expect_absent(path)
         except OSError as e:
             error = EnvrError(f"{project_file}: {e.strerror}")
             problem = str(error)

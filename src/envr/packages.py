@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 
-from envr.errors import EnvrError, ProjectFileError
+from envr.errors import EnvrError, ProjectFileError, SyncInterrupted
 from envr.project import Project, locate
 from envr.sources import KINDS, PackageSpec, source_for
 
@@ -220,7 +220,28 @@ def sync(
             if errors:
                 raise errors[0]
         keep_alive(store, [r.path for r in resolved.values()])
+    import contextlib
+
+    with contextlib.suppress(FileNotFoundError):  # prompts may auto-sync this project again
+        os.unlink(_interrupted_marker(project))
     return resolved, built
+
+
+def _interrupted_marker(project: Project) -> str:
+    """Where a Ctrl-C'd auto-sync of this project is remembered until a sync of it succeeds."""
+    from envr import dirs
+    from envr.trust import sha256
+
+    key = sha256(project.file.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return os.path.join(dirs.cache_dir(), "interrupted", key)
+
+
+def _read_lines(path: str) -> list[str] | None:
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            return f.read().splitlines()
+    except OSError:
+        return None
 
 
 def _with_inputs(specs: list[PackageSpec], names: list[str]) -> set[str]:
@@ -254,14 +275,25 @@ def package_bins(project: Project, environ: Mapping[str, str]) -> tuple[list[str
     valid = {r.path for r in resolved.values() if looks_valid(r.path)}
     missing = [name for name, r in resolved.items() if r.path not in valid]
     if missing and environ.get("ENVR_AUTO_SYNC", "1") != "0":
+        paths = [resolved[n].path for n in missing]
+        marker = _interrupted_marker(project)
+        if _read_lines(marker) == paths:  # Ctrl-C'd before: do not start the same build at every prompt
+            raise SyncInterrupted(missing, paths)
         started = time.monotonic()
-
         try:
             _, built = sync(project, environ, say, only=missing, progress=reporter.transfer)
             if built:
                 say(f"synced {', '.join(missing)} in {time.monotonic() - started:.1f}s")
             else:  # another process (envr watch, a sync in another shell) finished them while we waited
                 say(f"{', '.join(missing)} realised meanwhile by another envr (envr watch?); nothing to do")
+        except KeyboardInterrupt:
+            # Remembered, because fish cancels the whole prompt handler on Ctrl-C: its next prompt runs the
+            # core again, which must then leave the shell alone instead of restarting the build.
+            os.makedirs(os.path.dirname(marker), exist_ok=True)
+            with open(marker, "w", encoding="utf-8", errors="surrogateescape") as f:
+                f.write("".join(p + "\n" for p in paths))
+            reporter.say("interrupted")
+            raise SyncInterrupted(missing, paths) from None
         except EnvrError as e:  # load what is there; the status line names what is missing
             say(str(e))
         valid = {r.path for r in resolved.values() if looks_valid(r.path)}
