@@ -120,3 +120,19 @@ def test_unpack_rejects_garbage() -> None:
     for text in ["", "s5:ab", "lx", "d s1:ae", "i12", "ne"]:
         with pytest.raises(ValueError):
             unpack(text)
+
+
+def test_a_rerun_in_the_same_project_keeps_the_users_path_order() -> None:
+    from envr.diff import keep_changed
+
+    base = {"PATH": "/usr/bin"}
+    inside = activate(base, {}, ["/p/bin"])
+    inside["PATH"] = "/mine:" + inside["PATH"]  # the user put their own entry first
+    old = State.decode(inside[STATE_VAR])
+    again, kept = revert(inside, old)
+    target = activate(again, {}, ["/p/bin"])
+    assert target["PATH"] == "/p/bin:/mine:/usr/bin"  # what a plain re-apply would do
+    new = State.decode(target[STATE_VAR])
+    assert old is not None and new is not None
+    keep_changed(inside, old, new, kept, target)
+    assert target["PATH"] == "/mine:/p/bin:/usr/bin"

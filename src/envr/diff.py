@@ -229,7 +229,8 @@ def apply(base: Mapping[str, str], act: Activation, file: str, digest: str) -> t
 def keep_changed(
     env: Mapping[str, str], old: State | None, new: State, kept: list[str], target: dict[str, str]
 ) -> None:
-    """Within the same project, leave a variable the user changed inside as the user set it.
+    """Within the same project, leave a variable the user changed inside as the user set it, and PATH in the
+    user's order.
 
     A re-run of the core while staying in the project (cd into a subdirectory, a re-check of a just-written file)
     re-applies the project on top of the reverted environment; without this it would overwrite the user's value
@@ -238,6 +239,15 @@ def keep_changed(
     """
     if old is None or old.root != new.root:
         return
+    current_path = env.get("PATH")
+    # Same entries, another order: the user moved or added their own entries around envr's (a re-run would
+    # otherwise push envr's back in front of an entry the user put first).
+    if (
+        current_path is not None
+        and target.get("PATH") != current_path
+        and sorted(split_path(target.get("PATH"))) == sorted(split_path(current_path))
+    ):
+        target["PATH"] = current_path
     changed = False
     for name in kept:
         if name in new.vars and name in old.vars and new.vars[name][1] == old.vars[name][1]:
