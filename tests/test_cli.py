@@ -172,3 +172,22 @@ def test_first_prompt_after_allow_needs_no_toml_parser(isolated: Path) -> None:
     assert "export GREETING='hello'" in r.stdout
     assert "envr.export" in r.stderr  # importtime did report the core's imports
     assert "tomllib" not in r.stderr
+
+
+def test_a_whole_second_mtime_is_rechecked_for_longer(isolated: Path) -> None:
+    """On filesystems that keep whole seconds, a file edited within the last ~3 s is re-checked next prompt."""
+    import time
+
+    from envr.export import Watch
+
+    f = isolated / "f"
+    f.write_text("x")
+    now = time.time_ns()
+    fine = Watch()
+    os.utime(f, ns=(now - 500_000_000 + 1, now - 500_000_000 + 1))  # 0.5 s ago, sub-second precision
+    fine.expect(str(f))
+    coarse = Watch()
+    whole = (now // 1_000_000_000) * 1_000_000_000 - 1_000_000_000  # 1-2 s ago, on a whole second
+    os.utime(f, ns=(whole, whole))
+    coarse.expect(str(f))
+    assert (fine.racy, coarse.racy) == (False, True)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 # A file modified this recently may be modified again within the same filesystem timestamp tick, which an
 # mtime comparison cannot see (git's "racy" entries); such a file is re-checked at the next prompt.
 RACY_NS = 100_000_000
+COARSE_RACY_NS = 3_000_000_000
 
 
 class Watch:
@@ -43,7 +44,10 @@ class Watch:
             self.absent.append(path)
             return
         self.present.append((path, stamp(st.st_mtime_ns)))
-        if abs(time.time_ns() - st.st_mtime_ns) < RACY_NS:  # a file stamped in the future is not racy
+        # A whole-second mtime means a filesystem that keeps seconds (ext3, HFS+, FAT's two), where an edit
+        # hides for up to a tick: the window grows to match (a 1e-9 chance on ns filesystems, harmless).
+        window = COARSE_RACY_NS if st.st_mtime_ns % 1_000_000_000 == 0 else RACY_NS
+        if abs(time.time_ns() - st.st_mtime_ns) < window:  # a file stamped in the future is not racy
             self.racy = True
 
 
