@@ -74,7 +74,7 @@ def test_invalid_variable_name(tmp_path: Path, name: str) -> None:
     assert ":2:1: invalid variable name" in msg
 
 
-@pytest.mark.parametrize("name", ["ENVR_ROOT", "PWD", "OLDPWD", "SHLVL", "_", "PATH"])
+@pytest.mark.parametrize("name", ["ENVR_ROOT", "ENVR_PROFILE", "ENVR_SHELL_PACKAGES", "PWD", "OLDPWD", "SHLVL", "_", "PATH"])
 def test_reserved_variable(tmp_path: Path, name: str) -> None:
     msg = error_of(tmp_path, f'[env]\nOK = "1"\n{name} = "x"\n')
     assert f":3:1: envr must not set {name}" in msg

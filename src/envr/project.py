@@ -33,6 +33,8 @@ RESERVED = frozenset(
     {
         "ENVR_ROOT",
         "ENVR_STATE",
+        "ENVR_PROFILE",  # the profile's PATH entry, which the core takes back exactly
+        "ENVR_SHELL_PACKAGES",  # set by envr shell -p
         "PWD",
         "OLDPWD",
         "SHLVL",
