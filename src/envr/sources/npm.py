@@ -23,7 +23,6 @@ node's major version, so a different major node gives a different store path.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -37,6 +36,7 @@ from typing import Any, ClassVar
 
 from envr.errors import EnvrError, ProjectFileError
 from envr.sources.base import PackageSpec, RealiseContext, run_logged
+from envr.store.hashing import file_sha256
 
 NO_NODE = (
     "node and npm are needed for npm packages: install Node.js (which includes npm), e.g. apt-get install nodejs npm"
@@ -90,14 +90,6 @@ def _tarball_manifest(spec: PackageSpec, path: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or not isinstance(manifest.get("name"), str):
         raise _err(spec, f'key "npm": {str(path)!r} has no package name in package.json')
     return manifest
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _canonical(value: Any) -> str:
@@ -178,7 +170,7 @@ class NpmSource:
         if is_tarball(value):
             path = _tarball_path(spec, value)
             manifest = _tarball_manifest(spec, path)
-            recipe.update(name=manifest["name"], version=self.version(spec), tarball_sha256=_sha256(path))
+            recipe.update(name=manifest["name"], version=self.version(spec), tarball_sha256=file_sha256(path))
         elif spec.locked is not None and "tree" in spec.locked:  # the exact locked tree names the store path
             name, _ = split_spec(value)
             recipe.update(name=name, version=spec.locked.get("version"), tree=dict(spec.locked["tree"]))
@@ -196,7 +188,7 @@ class NpmSource:
         if is_tarball(value):
             path = _tarball_path(spec, value)
             _tarball_manifest(spec, path)
-            return {"version": self.version(spec), "sha256": _sha256(path)}
+            return {"version": self.version(spec), "sha256": file_sha256(path)}
         name, version = split_spec(value)
         _, npm = _tools(environ)
         with tempfile.TemporaryDirectory(prefix="envr-npm-lock-") as work:
@@ -239,10 +231,12 @@ class NpmSource:
         target = str(_tarball_path(spec, value)) if is_tarball(value) else value
         if is_tarball(value):
             _tarball_manifest(spec, Path(target))  # a clear error if it is missing or not a tarball
-            if spec.locked is not None and spec.locked.get("sha256") not in (None, _sha256(Path(target))):
+            expected = spec.locked.get("sha256") if spec.locked is not None else None
+            actual = file_sha256(target) if expected is not None else None
+            if actual != expected:
                 raise EnvrError(
-                    f"npm {value}: sha256 mismatch: envr.lock has {spec.locked['sha256']}, "
-                    f"the file has {_sha256(Path(target))}; run envr lock if the change is intended"
+                    f"npm {value}: sha256 mismatch: envr.lock has {expected}, "
+                    f"the file has {actual}; run envr lock if the change is intended"
                 )
         if spec.locked is not None and "tree" in spec.locked:
             self._realise_locked(spec, out, ctx, environ, npm)

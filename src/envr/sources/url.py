@@ -97,7 +97,9 @@ def fetch(spec: PackageSpec, progress: Callable[[int, int | None], None] | None 
     cache = os.path.join(dirs.cache_dir(), "downloads")
     os.makedirs(cache, exist_ok=True)
     final = os.path.join(cache, expected)
-    if os.path.exists(final) and _sha256_file(final) == expected:
+    from envr.store.hashing import file_sha256
+
+    if os.path.exists(final) and file_sha256(final) == expected:
         return final
     part = f"{final}.part-{os.getpid()}-{id(spec)}"
     try:
@@ -145,16 +147,6 @@ def _download(url: str, dest: str, progress: Callable[[int, int | None], None] |
             if url.startswith("file:"):
                 break
     raise FetchError(f"cannot fetch {url}: {last}")
-
-
-def _sha256_file(path: str) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 SOURCE = UrlSource()

@@ -22,6 +22,15 @@ HASH_CHARS = 32
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
 
 
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """sha256 hex digest of one file's bytes: downloads checked against a pin, local npm tarballs."""
+    h = sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def platform_id() -> str:
     return f"{sys.platform}-{os.uname().machine}"
 
