@@ -76,8 +76,7 @@ def export(fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="bash|zsh|f
 def allow(path: Annotated[str | None, typer.Argument(help="envr.toml or its directory")] = None) -> None:
     """Trust the project file's current content (and its envr.lock)."""
     file = _project_file(path)
-    load(file)  # refuse to approve a file that would not load
-    _approve(file)
+    _approve(file)  # refuses a file that would not load
     _say(f"allowed {file}")
 
 
@@ -174,8 +173,7 @@ def exec(
     if file is None:
         raise NoProjectError(f"no {FILENAME} at or above {start}")
     if trust_it:
-        load(file)  # never approve a file that would not load
-        _approve(file)
+        _approve(file)  # refuses a file that would not load
     if trust.check(file, trust.content_hash(file)).allowed:
         project = load(file)
         if project.packages:  # realise now, failing loudly, rather than run CMD without its tools

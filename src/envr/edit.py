@@ -60,16 +60,17 @@ def init(directory: str) -> str:
 
 
 def approve(project_file: str) -> None:
-    """Approve, remembering what the approved files pin (so a later block can say what changed) and parsing
-    the file into the prompt's cache now, so the first prompt after `envr allow` skips tomllib."""
+    """Approve exactly the content that was validated, remembering what it pins (so a later block can say
+    what changed). Parsing goes through the prompt's cache, so the first prompt after `envr allow` skips
+    tomllib; a file that would not load raises before anything is approved."""
     from envr.export import load_project
 
-    digest = trust.approve(project_file)
-    lockfile.record_approved(project_file)
     with open(project_file, "rb") as f:
         content = f.read()
-    if trust.content_hash(project_file, content) == digest:  # unchanged since approval: cache what was approved
-        load_project(project_file, content, digest)
+    digest = trust.content_hash(project_file, content)
+    load_project(project_file, content, digest)
+    trust.approve(project_file, digest)
+    lockfile.record_approved(project_file)
 
 
 def parse_spec(spec: str) -> tuple[str, str, str, bool]:

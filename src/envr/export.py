@@ -13,7 +13,7 @@ from envr import __version__, dirs, generations, profile, trust
 from envr.activate import activation
 from envr.diff import STATE_VAR, State, apply, changes, keep_changed, revert
 from envr.errors import EnvrError, SyncInterrupted
-from envr.project import FILENAME, Project, dirs_up, find_project_file, parse
+from envr.project import FILENAME, LOCKNAME, Project, dirs_up, find_project_file, parse
 
 TYPE_CHECKING = False  # collections.abc and typing cost the prompt ~1-2 ms; annotations only
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ def compute(environ: Mapping[str, str], pwd: str) -> Outcome:
     verdict: trust.Verdict | None = None
     if project_file is not None:
         watch.expect(project_file)
-        watch.expect(os.path.join(os.path.dirname(project_file), "envr.lock"))
+        watch.expect(os.path.join(os.path.dirname(project_file), LOCKNAME))
         try:
             with open(project_file, "rb") as f:
                 content = f.read()

@@ -93,9 +93,9 @@ def _write(project_file: str, first_line: str) -> None:
     os.replace(tmp, record)
 
 
-def approve(project_file: str) -> str:
-    """Trust the file's current content (and its lock's); returns the approved hash."""
-    digest = content_hash(project_file)
+def approve(project_file: str, digest: str | None = None) -> str:
+    """Trust the file's content (and its lock's): as hashed by the caller, or as it is now. Returns the hash."""
+    digest = digest or content_hash(project_file)
     _write(project_file, digest)
     return digest
 
