@@ -1,4 +1,5 @@
-"""Shared fixtures: every test gets its own HOME and XDG dirs, so approvals and stamps never leak."""
+"""Shared fixtures: every test gets its own HOME and XDG dirs, so approvals and stamps never leak; real shells
+(tests/shellkit.py) for any test folder."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from shellkit import SHELLS, Session, Shell
 
 
 @pytest.fixture
@@ -28,3 +31,22 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield tmp_path
 
 
+
+@pytest.fixture(params=SHELLS)
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def session(kind: str, tmp_path: Path) -> Iterator[Session]:
+    s = Session(kind, tmp_path)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def sh(session: Session) -> Shell:
+    """An interactive shell of each kind with the hook installed, sitting in session.work (no project)."""
+    return session.shell()
