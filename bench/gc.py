@@ -28,11 +28,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 ENVR = str(Path(sys.executable).parent / "envr")
-BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from envr.lean import boot; boot()"
+BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from envr.prompt.entry import boot; boot()"
 
 
 def synthesise(store: Path, n_paths: int, n_roots: int, projects: Path) -> list[str]:
-    from envr import generations
+    from envr.history import generations
     from envr.store import registry, valid_marker
     from envr.store.realise import make_read_only
 
@@ -85,7 +85,7 @@ def bench_gc(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> None:
     os.environ.update({k: v for k, v in env.items() if k.startswith(("XDG_", "ENVR_"))})
     store2 = tmp / "store2"
     synthesise(store2, args.paths, args.roots, tmp / "projects")
-    from envr import generations
+    from envr.history import generations
     from envr.store.gc import collect
 
     started = time.perf_counter()

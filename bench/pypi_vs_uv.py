@@ -26,8 +26,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from envr.sources.base import PackageSpec, RealiseContext
-from envr.sources.pypi import SOURCE, uv_bin, uv_environ
+from envr.store.sources.base import PackageSpec, RealiseContext
+from envr.store.sources.pypi import SOURCE, uv_bin, uv_environ
 
 
 def envr_realise(requirement: str, work: Path, env: dict[str, str]) -> None:

@@ -172,7 +172,7 @@ def main(argv: list[str]) -> int:
         "",
         f"1. envr's interpreter, no site (`python -I -S -c pass`): {hf_cell('python-nosite')[0]}",
         f"2. plus site and the venv's .pth files (`python -I -c pass`): {hf_cell('python-bare')[0]}",
-        f"3. plus importing what the core imports (`import envr.lean, envr.export`): {hf_cell('envr-imports')[0]}",
+        f"3. plus importing what the core imports (`import envr.prompt.entry, envr.prompt.core`): {hf_cell('envr-imports')[0]}",
         f"4. plus the work, with envr's cache warm (the full core, as above): {hf_cell('envr')[0]}",
         f"5. the full core with envr's cache cleared: {hf_cell('envr-cold')[0]}",
         "",
@@ -246,7 +246,7 @@ def import_breakdown(directory: str, temp: str) -> list[str]:
                 continue
             parent = next((r[0] for r in rows[idx + 1 :] if r[3] < depth), None)
             if parent is None:  # imported at top level: by the hook's boot line, or inside a function
-                parent = "the boot line" if name == "envr.lean" else "a function, at run time"
+                parent = "the boot line" if name == "envr.prompt.entry" else "a function, at run time"
             if name.startswith("envr"):
                 charged[name + " (own code)"].append(self_us)
                 by[name + " (own code)"] = parent

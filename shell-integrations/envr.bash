@@ -9,7 +9,7 @@
 # _envr_py and _envr_lib come from `envr hook`; _envr_absent/_envr_present from the core's output.
 # shellcheck disable=SC2154
 _envr_boot='import sys; sys.path.insert(0, sys.argv[1])
-try: from envr.lean import boot
+try: from envr.prompt.entry import boot
 except Exception as e: sys.exit(f"envr: cannot load envr from {sys.argv[1]} ({type(e).__name__}: {e}); reinstall envr")
 boot()'
 

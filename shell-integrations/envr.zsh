@@ -6,7 +6,7 @@
 
 # A broken or half-upgraded envr package says so in one line, not with a traceback at every prompt.
 _envr_boot='import sys; sys.path.insert(0, sys.argv[1])
-try: from envr.lean import boot
+try: from envr.prompt.entry import boot
 except Exception as e: sys.exit(f"envr: cannot load envr from {sys.argv[1]} ({type(e).__name__}: {e}); reinstall envr")
 boot()'
 

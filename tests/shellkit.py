@@ -118,7 +118,7 @@ def age(root: Path, seconds: float = 60) -> None:
 
 def hook_script(kind: str, python: Path) -> str:
     """What `envr hook KIND` prints, but calling the core through python (a wrapper, a copy, a missing file)."""
-    from envr.hooktext import hook_text
+    from envr.shells.hooktext import hook_text
 
     return hook_text(kind, str(python))
 
@@ -330,7 +330,7 @@ class Session:
         It skips the CLI's check that the file loads, so it also approves a broken file, for the hook to meet.
         The tests that are about `envr allow` itself run it inside the shell.
         """
-        from envr import trust
+        from envr.trust import approvals as trust
 
         with mock.patch.dict(os.environ, {k: v for k, v in self.env.items() if k.startswith("XDG_")}):
             for file in files:

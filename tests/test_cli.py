@@ -162,7 +162,7 @@ def test_first_prompt_after_allow_needs_no_toml_parser(isolated: Path) -> None:
 
     proj = make_project(isolated)
     assert run_envr("allow", cwd=proj).returncode == 0
-    boot = "import sys; sys.path.insert(0, sys.argv[1]); from envr.lean import boot; boot()"
+    boot = "import sys; sys.path.insert(0, sys.argv[1]); from envr.prompt.entry import boot; boot()"
     lib = str(Path(__file__).resolve().parent.parent / "src")
     r = subprocess.run(
         [sys.executable, "-X", "importtime", "-I", "-c", boot, lib, "bash"],
@@ -170,7 +170,7 @@ def test_first_prompt_after_allow_needs_no_toml_parser(isolated: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
     assert "export GREETING='hello'" in r.stdout
-    assert "envr.export" in r.stderr  # importtime did report the core's imports
+    assert "envr.prompt.core" in r.stderr  # importtime did report the core's imports
     assert "tomllib" not in r.stderr
 
 
@@ -178,7 +178,7 @@ def test_a_whole_second_mtime_is_rechecked_for_longer(isolated: Path) -> None:
     """On filesystems that keep whole seconds, a file edited within the last ~3 s is re-checked next prompt."""
     import time
 
-    from envr.export import Watch
+    from envr.prompt.core import Watch
 
     f = isolated / "f"
     f.write_text("x")

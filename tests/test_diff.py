@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envr.activate import Activation, interpolate
-from envr.diff import STATE_VAR, State, apply, changes, pack, revert, unpack
+from envr.prompt.activate import Activation, interpolate
+from envr.prompt.state import STATE_VAR, State, apply, changes, pack, revert, unpack
 
 values = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=30)
 
@@ -123,7 +123,7 @@ def test_unpack_rejects_garbage() -> None:
 
 
 def test_a_rerun_in_the_same_project_keeps_the_users_path_order() -> None:
-    from envr.diff import keep_changed
+    from envr.prompt.state import keep_changed
 
     base = {"PATH": "/usr/bin"}
     inside = activate(base, {}, ["/p/bin"])

@@ -7,7 +7,7 @@ import sys
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "export":
-        from envr.lean import main as export_main
+        from envr.prompt.entry import main as export_main
 
         sys.exit(export_main(sys.argv[2:]))
     from envr.cli import run

@@ -43,3 +43,13 @@ def state_dir() -> str:
     import platformdirs
 
     return platformdirs.user_state_dir(APP, appauthor=False)
+
+
+def shipped(name: str) -> str:
+    """A directory envr ships beside its code (shell-integrations, hooks): inside the package when installed
+    from a wheel, at the repository's top in a source checkout."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    inside = os.path.join(package, name)
+    if os.path.isdir(inside):
+        return inside
+    return os.path.join(os.path.dirname(os.path.dirname(package)), name)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gc_helpers import ENVR, fake_path, fake_paths, ok, run_envr, store_names, write_project
 
-from envr import generations
+from envr.history import generations
 from envr.store import looks_valid, registry
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gc_helpers import ok, run_envr, write_project
 
-from envr import generations
+from envr.history import generations
 
 
 def _snapshot(root: Path) -> dict[str, int]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gc_helpers import ok, run_envr, tool_dir
 
-from envr import profile
+from envr.history import profile
 
 
 def _tools(isolated: Path) -> tuple[Path, Path]:

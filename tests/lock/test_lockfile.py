@@ -6,8 +6,8 @@ import tomllib
 
 import pytest
 
-from envr.lockfile import Lock, LockError, changes, differences, parse, render, section_hash
-from envr.sources.pypi import locked_requirements, parse_compiled
+from envr.project.lockfile import Lock, LockError, changes, differences, parse, render, section_hash
+from envr.store.sources.pypi import locked_requirements, parse_compiled
 
 COMPILED = """\
 black==24.8.0 \\

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from envr.errors import EnvrError, ProjectFileError
-from envr.sources import source_for
-from envr.sources.base import PackageSpec, RealiseContext
-from envr.sources.npm import SOURCE, split_spec
+from envr.store.sources import source_for
+from envr.store.sources.base import PackageSpec, RealiseContext
+from envr.store.sources.npm import SOURCE, split_spec
 
 needs_node = pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None,
                                 reason="node and npm are not installed")

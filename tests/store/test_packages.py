@@ -9,7 +9,7 @@ import pytest
 from store_helpers import run_envr, store_entries, write_project
 
 from envr.errors import ProjectFileError
-from envr.project import parse
+from envr.project.file import parse
 
 
 def tool_dir(root: Path, name: str, exe: str, says: str) -> Path:
@@ -56,7 +56,7 @@ def test_input_cycle_is_refused() -> None:
 
 
 def test_shorthands_expand() -> None:
-    from envr.packages import validate
+    from envr.project.packages import validate
 
     try:
         specs = validate("/p/envr.toml", "", "/p", {"r": "pypi:ruff==0.6.9", "p": "npm:prettier@3.3.3"})

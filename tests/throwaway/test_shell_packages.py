@@ -148,7 +148,7 @@ def test_interactive_shell_has_the_tool_and_exit_returns_to_the_shell_without_it
 
 def test_specs_are_named_like_envr_add_names_them_and_may_be_renamed() -> None:
     from envr.errors import EnvrError
-    from envr.throwaway import table_of
+    from envr.services.shell import table_of
 
     assert table_of(["pypi:Cow_Say==6.1", "npm:@scope/pkg@1.0", "hi=path:./x"], "/w") == {
         "cow-say": "pypi:Cow_Say==6.1",

@@ -22,7 +22,7 @@ from watch_helpers import (
     write_project,
 )
 
-from envr import trust
+from envr.trust import approvals as trust
 
 pytest.importorskip("watchdog")
 

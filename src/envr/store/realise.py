@@ -22,13 +22,13 @@ from typing import Any
 
 from envr import dirs
 from envr.errors import EnvrError
-from envr.sources.base import PackageSpec, RealiseContext
 from envr.store import BIN_DIR, lock_file, looks_valid, registry
 from envr.store.hashing import tree_hash
+from envr.store.sources.base import PackageSpec, RealiseContext
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from envr.sources.base import Source
+    from envr.store.sources.base import Source
 
 
 @contextmanager

@@ -19,7 +19,7 @@ import os
 import time
 
 from envr import dirs
-from envr.trust import sha256
+from envr.trust.approvals import sha256
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -44,7 +44,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from envr.errors import EnvrError, ProjectFileError
-from envr.sources.base import PackageSpec, RealiseContext, run_logged
+from envr.store.sources.base import PackageSpec, RealiseContext, run_logged
 
 _PYTHON_VERSION = re.compile(r"^[23]\.\d{1,3}(\.\d{1,3})?$")
 _EXTRA = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")

@@ -85,7 +85,7 @@ def current() -> int:
 
 
 def manifest(n: int) -> Manifest:
-    from envr.generations import _unesc
+    from envr.history.generations import _unesc
 
     out: Manifest = {}
     try:
@@ -126,7 +126,7 @@ def parse_spec(text: str) -> tuple[str, dict[str, str]]:
 
 def install(specs: list[str], environ: Mapping[str, str], say: Callable[[str], None]) -> tuple[int, bool]:
     """Realise specs and make a profile generation with them added; returns (generation, whether it is new)."""
-    from envr.packages import resolve, validate
+    from envr.project.packages import resolve, validate
     from envr.store import store_dir
     from envr.store.gc import keep_alive, sync_lock
     from envr.store.realise import realise
@@ -219,7 +219,7 @@ def _commit(wanted: Manifest) -> tuple[int, bool]:
 def _build(n: int, wanted: Manifest) -> None:
     import shutil
 
-    from envr.generations import _esc
+    from envr.history.generations import _esc
     from envr.store import bin_dir
 
     links: dict[str, tuple[str, str]] = {}  # exe -> (package, target)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from envr.errors import EnvrError
-from envr.project import Project
+from envr.project.file import Project
 
 TYPE_CHECKING = False  # collections.abc and typing cost the prompt ~1-2 ms; annotations only
 if TYPE_CHECKING:

@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from envr import dirs
 from envr.shells import HOOK_SHELLS, renderer
 
 SCRIPT = {"bash": "envr.bash", "zsh": "envr.zsh", "fish": "envr.fish"}
@@ -17,12 +18,7 @@ PREFIX = {"bash": "_envr", "zsh": "_envr", "fish": "__envr"}
 
 
 def integrations_dir() -> Path:
-    """Inside the wheel the scripts sit in the package; in a source checkout, at the repository's top."""
-    here = Path(__file__).resolve().parent
-    packaged = here / "shell-integrations"
-    if packaged.is_dir():
-        return packaged
-    return here.parent.parent / "shell-integrations"
+    return Path(dirs.shipped("shell-integrations"))
 
 
 def hook_text(shell: str, python: str | None = None) -> str:
@@ -30,7 +26,7 @@ def hook_text(shell: str, python: str | None = None) -> str:
         raise ValueError(shell)
     r = renderer(shell)
     python = os.path.abspath(python or sys.executable)
-    lib = str(Path(__file__).resolve().parent.parent)
+    lib = os.path.dirname(os.path.dirname(os.path.realpath(dirs.__file__)))  # the directory holding envr/
     prefix = PREFIX[shell]
     head = r.assign(f"{prefix}_py", python) + "\n" + r.assign(f"{prefix}_lib", lib) + "\n"
     return head + (integrations_dir() / SCRIPT[shell]).read_text(encoding="utf-8")

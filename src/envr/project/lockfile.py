@@ -34,17 +34,17 @@ import os
 
 from envr import dirs
 from envr.errors import EnvrError
-from envr.project import LOCKNAME
+from envr.project.file import LOCKNAME
 from envr.store.hashing import canonical_json
-from envr.trust import sha256
+from envr.trust.approvals import sha256
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any
 
-    from envr.project import Project
-    from envr.sources.base import PackageSpec
+    from envr.project.file import Project
+    from envr.store.sources.base import PackageSpec
 
 LOCK_VERSION = 1
 HEADER = (
@@ -226,7 +226,7 @@ def write_atomic(path: str, text: str) -> None:
 
 def lock_entry(spec: PackageSpec, environ: Mapping[str, str]) -> dict[str, Any]:
     """Resolve one package exactly (network for pypi and npm registry entries)."""
-    from envr.sources import source_for
+    from envr.store.sources import source_for
 
     source = source_for(spec.kind)
     entry: dict[str, Any]
@@ -245,7 +245,7 @@ def lock_entry(spec: PackageSpec, environ: Mapping[str, str]) -> dict[str, Any]:
 def check_entry(spec: PackageSpec, locked: Mapping[str, Any]) -> None:
     """Raise LockError if what envr.toml points at no longer matches the lock (a path's content changed)."""
     if spec.kind == "path" and "content" in locked:
-        from envr.sources import source_for
+        from envr.store.sources import source_for
 
         now = source_for("path").recipe(spec)["content"]
         if now != locked["content"]:
@@ -264,7 +264,7 @@ def make(
 ) -> Lock:
     """The project's lock: entries whose envr.toml entry is unchanged are kept from `previous` (no
     re-resolve) unless named in `upgrade` (an empty set: upgrade all)."""
-    from envr.packages import specs_of
+    from envr.project.packages import specs_of
 
     packages: dict[str, dict[str, Any]] = {}
     for spec in specs_of(project):
@@ -319,7 +319,7 @@ def label(entry: Mapping[str, Any] | None) -> str:
 
 def _snapshot_file(project_file: str) -> str:
     """Beside the approvals, not among them (trust.prune reads every file there as an approval)."""
-    from envr.trust import approval_file
+    from envr.trust.approvals import approval_file
 
     return os.path.join(dirs.data_dir(), "approved-packages", os.path.basename(approval_file(project_file)))
 

@@ -8,7 +8,7 @@ and remove only envr's own PATH entries (entries the user added inside stay).
 
 from __future__ import annotations
 
-from envr.activate import Activation
+from envr.prompt.activate import Activation
 
 TYPE_CHECKING = False  # collections.abc and typing cost the prompt ~1-2 ms; annotations only
 if TYPE_CHECKING:

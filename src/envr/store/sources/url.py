@@ -14,7 +14,8 @@ import os
 
 from envr import dirs
 from envr.errors import EnvrError
-from envr.sources import archive, build
+from envr.store.sources import _archive as archive
+from envr.store.sources import _tree as build
 
 TYPE_CHECKING = False  # validate/version/recipe run on the prompt's path: network and hashing imports are lazy
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any, ClassVar
 
-    from envr.sources.base import PackageSpec, RealiseContext
+    from envr.store.sources.base import PackageSpec, RealiseContext
 
 OWN_KEYS = ("url", "sha256", "unpack", "file")
 ATTEMPTS = 3

@@ -33,9 +33,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from envr import dirs, trust
+from envr import dirs
 from envr.errors import EnvrError
-from envr.project import FILENAME, LOCKNAME
+from envr.project.file import FILENAME, LOCKNAME
+from envr.trust import approvals as trust
 
 WATCHED_NAMES = frozenset({FILENAME, LOCKNAME})
 CHANGE_EVENTS = frozenset({"created", "modified", "deleted", "moved", "closed"})  # not opened/closed_no_write
@@ -359,7 +360,7 @@ class Watcher:
             self.log(f"{file} is {verdict.state}: waiting for approval ('envr allow') before realising")
             self._set(file, state="waiting for approval", message=f"{verdict.state}; run 'envr allow'")
             return
-        cmd = [sys.executable, "-m", "envr.watch", file, digest]
+        cmd = [sys.executable, "-m", "envr.services.watch", file, digest]
         try:
             proc = subprocess.Popen(
                 cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.environ, start_new_session=True
@@ -600,8 +601,8 @@ def _build_main(argv: list[str]) -> int:
         print(json.dumps(data), flush=True)
         return code
 
-    from envr.packages import sync
-    from envr.project import parse
+    from envr.project.file import parse
+    from envr.project.packages import sync
 
     try:
         with open(file, "rb") as f:

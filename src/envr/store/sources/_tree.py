@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-    from envr.sources.base import PackageSpec, RealiseContext
+    from envr.store.sources.base import PackageSpec, RealiseContext
 
 TREE_KEYS = ("bin", "build", "inputs", "version")
 TAIL_LINES = 20

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from envr import dirs
-from envr.project import LOCKNAME
+from envr.project.file import LOCKNAME
 
 TYPE_CHECKING = False  # typing's import costs the prompt ~2 ms; mypy still reads the block below
 

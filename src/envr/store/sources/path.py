@@ -14,15 +14,15 @@ import os
 
 from envr import dirs
 from envr.errors import EnvrError
-from envr.sources import build
-from envr.trust import sha256
+from envr.store.sources import _tree as build
+from envr.trust.approvals import sha256
 
 TYPE_CHECKING = False  # recipe() runs on the prompt's path
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any, ClassVar
 
-    from envr.sources.base import PackageSpec, RealiseContext
+    from envr.store.sources.base import PackageSpec, RealiseContext
 
 OWN_KEYS = ("path",)
 

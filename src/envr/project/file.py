@@ -189,7 +189,7 @@ def parse(path: str, content: bytes) -> Project:
     packages = data.get("packages", {})
     root = os.path.dirname(path)
     if packages:  # validated here so a bad entry fails at load; the module stays off the no-packages path
-        from envr.packages import validate
+        from envr.project.packages import validate
 
         validate(path, text, root, packages)
     return Project(root, path, content, env, prepend, append, packages)

@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
-from envr import __version__, trust
+from envr import __version__
 from envr.errors import EnvrError, NoProjectError, NotTrustedError
-from envr.project import FILENAME, Project, find_project_file, load, logical_cwd
+from envr.project.file import FILENAME, Project, find_project_file, load, logical_cwd
+from envr.trust import approvals as trust
 
 app = typer.Typer(
     name="envr",
@@ -56,8 +57,8 @@ def _root(
 @app.command()
 def hook(shell: Annotated[str, typer.Argument(help="bash, zsh or fish")]) -> None:
     """Print the prompt hook; add `eval "$(envr hook bash)"` to ~/.bashrc (zsh alike, fish: `| source`)."""
-    from envr.hooktext import hook_text
     from envr.shells import HOOK_SHELLS
+    from envr.shells.hooktext import hook_text
 
     if shell not in HOOK_SHELLS:
         raise EnvrError(f"unknown shell {shell!r}; envr hooks into {', '.join(HOOK_SHELLS)}")
@@ -67,7 +68,7 @@ def hook(shell: Annotated[str, typer.Argument(help="bash, zsh or fish")]) -> Non
 @app.command()
 def export(fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="bash|zsh|fish|json|dotenv")]) -> None:
     """Print what the current directory's environment changes (normally run by the hook)."""
-    from envr.lean import main as export_main
+    from envr.prompt.entry import main as export_main
 
     raise typer.Exit(export_main([fmt]))
 
@@ -81,7 +82,7 @@ def allow(path: Annotated[str | None, typer.Argument(help="envr.toml or its dire
 
 
 def _approve(file: str) -> None:
-    from envr.edit import approve
+    from envr.team.edit import approve
 
     approve(file)
 
@@ -97,7 +98,7 @@ def deny(path: Annotated[str | None, typer.Argument(help="envr.toml or its direc
 @app.command()
 def prune() -> None:
     """Forget approvals of project files that no longer exist, and generations of deleted project directories."""
-    from envr import generations
+    from envr.history import generations
 
     dropped = trust.prune()
     for path in dropped:
@@ -114,8 +115,8 @@ def prune() -> None:
 @app.command()
 def status() -> None:
     """What is active here, whether it is trusted, and what it sets."""
-    from envr.diff import STATE_VAR, State
-    from envr.export import compute
+    from envr.prompt.core import compute
+    from envr.prompt.state import STATE_VAR, State
 
     pwd = logical_cwd()
     loaded = State.decode(os.environ.get(STATE_VAR))
@@ -136,7 +137,7 @@ def status() -> None:
     elif verdict is not None and not verdict.allowed:
         typer.echo("blocked: run 'envr allow' after reviewing the file")
         if verdict.state == trust.CHANGED:
-            from envr.lockfile import changes_since_approved
+            from envr.project.lockfile import changes_since_approved
 
             changed = changes_since_approved(file)
             if changed:
@@ -164,7 +165,7 @@ def exec(
     ] = False,
 ) -> None:
     """Run COMMAND with DIR's environment (its packages realised from envr.lock), without a hook."""
-    from envr.export import compute
+    from envr.prompt.core import compute
 
     if not os.path.isdir(directory):
         raise EnvrError(f"{directory}: not a directory")
@@ -177,7 +178,7 @@ def exec(
     if trust.check(file, trust.content_hash(file)).allowed:
         project = load(file)
         if project.packages:  # realise now, failing loudly, rather than run CMD without its tools
-            from envr.packages import sync as sync_packages
+            from envr.project.packages import sync as sync_packages
 
             sync_packages(project, os.environ, _say)
     outcome = compute(os.environ, start)
@@ -201,7 +202,7 @@ def sync(path: Annotated[str | None, typer.Argument(help="envr.toml or its direc
     """Realise every package of the project into the store (independent ones in parallel)."""
     import time
 
-    from envr.packages import sync as sync_packages
+    from envr.project.packages import sync as sync_packages
 
     file = _project_file(path)
     _require_allowed(file)
@@ -242,7 +243,7 @@ def watch(
     kind: Annotated[str, typer.Argument(metavar="[KIND]", help="with --print-service: systemd or launchd")] = "systemd",
 ) -> None:
     """Realise approved projects' packages in the background whenever their envr.toml or envr.lock changes."""
-    from envr import watch as watcher
+    from envr.services import watch as watcher
 
     if show_status:
         text, running = watcher.status_text()
@@ -264,7 +265,7 @@ def shell(
     command: Annotated[list[str] | None, typer.Argument(help="a command to run instead of $SHELL, after --")] = None,
 ) -> None:
     """A throwaway environment with these packages on top of the current one; nothing is written anywhere."""
-    from envr.throwaway import run as run_shell
+    from envr.services.shell import run as run_shell
 
     raise typer.Exit(run_shell(package, command or [], os.environ, logical_cwd()))
 
@@ -280,7 +281,7 @@ def lock_cmd(
     path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None,
 ) -> None:
     """Write envr.lock: each package's exact resolution, so every clone installs the same artifacts."""
-    from envr import lockfile
+    from envr.project import lockfile
 
     file = _project_file(path)
     project = load(file)
@@ -326,8 +327,8 @@ def lock_cmd(
 
 def lock_problems(project: Project) -> list[str]:
     """Why envr.lock does not match envr.toml (empty: it matches). No network: a check, not a resolve."""
-    from envr import lockfile
-    from envr.packages import specs_of
+    from envr.project import lockfile
+    from envr.project.packages import specs_of
 
     try:
         lock = lockfile.read(project.lock_file)
@@ -351,7 +352,7 @@ def lock_problems(project: Project) -> list[str]:
 @app.command()
 def init(directory: Annotated[str, typer.Argument(help="where to write envr.toml")] = ".") -> None:
     """Write a commented starter envr.toml (never overwrites one) and allow it."""
-    from envr.edit import init as init_project
+    from envr.team.edit import init as init_project
 
     _say(f"wrote and allowed {init_project(directory)}")
 
@@ -362,7 +363,7 @@ def add(
     path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None,
 ) -> None:
     """Add packages to envr.toml (pinning unpinned ones), update envr.lock and realise them."""
-    from envr.edit import add as add_packages
+    from envr.team.edit import add as add_packages
 
     file = _project_file(path)
     for line in add_packages(file, specs, os.environ, _say):
@@ -375,7 +376,7 @@ def remove(
     path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None,
 ) -> None:
     """Remove packages from envr.toml and envr.lock."""
-    from envr.edit import remove as remove_packages
+    from envr.team.edit import remove as remove_packages
 
     file = _project_file(path)
     remove_packages(file, names, os.environ, _say)
@@ -391,7 +392,7 @@ def git_hook_install(
     force: Annotated[bool, typer.Option("--force", help="replace an existing, different pre-commit hook")] = False,
 ) -> None:
     """Install the pre-commit hook that refuses a commit whose envr.lock does not match envr.toml."""
-    from envr.edit import install_git_hook
+    from envr.team.edit import install_git_hook
 
     _say(f"installed {install_git_hook(logical_cwd(), force)}")
 
@@ -415,7 +416,7 @@ def store_path(
     path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None,
 ) -> None:
     """Print the store path a package of this project resolves to, realised or not."""
-    from envr.packages import lock_of, resolve, specs_of
+    from envr.project.packages import lock_of, resolve, specs_of
     from envr.store import registry, store_dir
 
     project = load(_project_file(path))
@@ -432,7 +433,7 @@ def store_path(
 def store_verify() -> None:
     """Re-hash every store path; report corrupted or missing ones (exit 1 if any)."""
     from envr.store import store_dir
-    from envr.store.maintain import verify
+    from envr.store.verify import verify
 
     checked, problems = verify(store_dir())
     for p in problems:
@@ -446,7 +447,7 @@ def store_verify() -> None:
 def store_rm(path: Annotated[str, typer.Argument(help="a store path")]) -> None:
     """Remove a store path (refused while another valid path references it)."""
     from envr.store import store_dir
-    from envr.store.maintain import remove
+    from envr.store.verify import remove
 
     remove(store_dir(), path)
     _say(f"removed {os.path.abspath(path)}")
@@ -456,7 +457,7 @@ def store_rm(path: Annotated[str, typer.Argument(help="a store path")]) -> None:
 
 
 def _status_generation(file: str) -> None:
-    from envr import generations
+    from envr.history import generations
 
     latest, pin = generations.active(file, trust.content_hash(file))
     if pin is not None:
@@ -467,8 +468,8 @@ def _status_generation(file: str) -> None:
 
 def _record_generation(file: str) -> None:
     """After a sync: end any pin and record the project's environment as a generation (it is then a gc root)."""
-    from envr import generations
-    from envr.export import compute
+    from envr.history import generations
+    from envr.prompt.core import compute
 
     if generations.unpin(file):
         _say("unpinned: the project runs its latest environment again")
@@ -498,7 +499,7 @@ def generations(
     numbers: Annotated[list[int] | None, typer.Argument(help="with --delete: more numbers")] = None,
 ) -> None:
     """List the project's generations (marking the current one), or delete some; never the current one."""
-    from envr import generations as gens
+    from envr.history import generations as gens
 
     file, digest = _allowed_file(path)
     gdir = gens.project_dir(file)
@@ -529,7 +530,7 @@ def _nums(ns: list[int]) -> str:
 @app.command()
 def rollback(path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None) -> None:
     """Make the generation before the active one active now (no download, no build), until envr sync or an edit."""
-    from envr import generations as gens
+    from envr.history import generations as gens
 
     file, digest = _allowed_file(path)
     pin = gens.rollback(file, digest)
@@ -542,7 +543,7 @@ def switch_generation(
     path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None,
 ) -> None:
     """Make generation N active now (no download, no build), until envr sync or an edit of the project file."""
-    from envr import generations as gens
+    from envr.history import generations as gens
 
     file, digest = _allowed_file(path)
     pin = gens.switch(file, digest, number)
@@ -563,7 +564,7 @@ def _profile_result(n: int, new: bool) -> None:
 @profile_app.command("install")
 def profile_install(specs: Annotated[list[str], typer.Argument(help="pypi:REQ, npm:NAME@VER or path:DIR")]) -> None:
     """Add tools to the profile (a new profile generation, or one you already have)."""
-    from envr import profile
+    from envr.history import profile
 
     _profile_result(*profile.install(specs, os.environ, _say))
 
@@ -571,7 +572,7 @@ def profile_install(specs: Annotated[list[str], typer.Argument(help="pypi:REQ, n
 @profile_app.command("remove")
 def profile_remove(names: Annotated[list[str], typer.Argument(help="installed names")]) -> None:
     """Remove tools from the profile."""
-    from envr import profile
+    from envr.history import profile
 
     _profile_result(*profile.remove(names))
 
@@ -579,7 +580,7 @@ def profile_remove(names: Annotated[list[str], typer.Argument(help="installed na
 @profile_app.command("list")
 def profile_list() -> None:
     """The tools in the current profile generation."""
-    from envr import profile
+    from envr.history import profile
 
     for name, (spec, path) in sorted(profile.manifest(profile.current()).items()):
         typer.echo(f"{name}	{spec}	{path}")
@@ -588,8 +589,8 @@ def profile_list() -> None:
 @profile_app.command("generations")
 def profile_generations() -> None:
     """List profile generations, marking the current one."""
-    from envr import generations as gens
-    from envr import profile
+    from envr.history import generations as gens
+    from envr.history import profile
 
     now = profile.current()
     before: dict[str, Any] | None = None
@@ -604,7 +605,7 @@ def profile_generations() -> None:
 @profile_app.command("rollback")
 def profile_rollback() -> None:
     """Switch the profile to the generation before the current one."""
-    from envr import profile
+    from envr.history import profile
 
     _say(f"profile rolled back to generation {profile.rollback()}")
 
@@ -612,7 +613,7 @@ def profile_rollback() -> None:
 @profile_app.command("switch-generation")
 def profile_switch(number: Annotated[int, typer.Argument(help="a profile generation number")]) -> None:
     """Switch the profile to generation N."""
-    from envr import profile
+    from envr.history import profile
 
     _say(f"profile switched to generation {profile.switch(number)}")
 
@@ -625,8 +626,8 @@ def gc(
     ] = None,
 ) -> None:
     """Delete every store path no generation, profile or running envr uses; print the count and bytes freed."""
-    from envr import generations as gens
-    from envr import profile
+    from envr.history import generations as gens
+    from envr.history import profile
     from envr.store import store_dir
     from envr.store.gc import collect
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from envr.sources.base import PackageSpec, RealiseContext
+from envr.store.sources.base import PackageSpec, RealiseContext
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from envr.sources.base import Source
+    from envr.store.sources.base import Source
 
 KINDS = ("url", "path", "pypi", "npm")  # "build" is a url (or path) entry with a `build` script
 
@@ -19,5 +19,5 @@ __all__ = ["KINDS", "PackageSpec", "RealiseContext", "Source", "source_for"]
 
 
 def source_for(kind: str) -> Source:
-    module = import_module(f"envr.sources.{kind}")
+    module = import_module(f"envr.store.sources.{kind}")
     return module.SOURCE  # type: ignore[no-any-return]

@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from envr.errors import EnvrError, ProjectFileError
-from envr.sources.base import PackageSpec, RealiseContext, run_logged
 from envr.store.hashing import file_sha256
+from envr.store.sources.base import PackageSpec, RealiseContext, run_logged
 
 NO_NODE = (
     "node and npm are needed for npm packages: install Node.js (which includes npm), e.g. apt-get install nodejs npm"

@@ -22,7 +22,7 @@ from envr.errors import EnvrError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from envr.project import Project
+    from envr.project.file import Project
 
 MARKER = "ENVR_SHELL_PACKAGES"
 SOURCE_NAME = "envr shell -p"  # stands in for the project file in messages
@@ -31,7 +31,7 @@ SOURCE_NAME = "envr shell -p"  # stands in for the project file in messages
 def table_of(specs: list[str], cwd: str) -> dict[str, Any]:
     """`-p` specs -> a [packages] table: pypi:REQ, npm:NAME@VERSION, path:DIR, each named after its package
     unless NAME= comes first."""
-    from envr.packages import valid_package_name
+    from envr.project.packages import valid_package_name
 
     table: dict[str, Any] = {}
     for spec in specs:
@@ -44,7 +44,7 @@ def table_of(specs: list[str], cwd: str) -> dict[str, Any]:
                 f"{spec!r}: give a package as pypi:REQ, npm:NAME@VERSION or path:DIR (NAME= first to rename)"
             )
         if kind in ("pypi", "npm"):
-            from envr.edit import parse_spec  # exactly what `envr add` accepts, named the same way
+            from envr.team.edit import parse_spec  # exactly what `envr add` accepts, named the same way
 
             name = parse_spec(value)[0]
         elif kind == "path":
@@ -65,7 +65,7 @@ def table_of(specs: list[str], cwd: str) -> dict[str, Any]:
 def _project(table: dict[str, Any], cwd: str) -> Project:
     """An in-memory project holding only the -p packages: relative paths resolve against cwd, but the
     envr.lock of a project in cwd is not this table's lock (it would call it stale)."""
-    from envr.project import LOCKNAME, Project
+    from envr.project.file import LOCKNAME, Project
 
     class Throwaway(Project):
         __slots__ = ()
@@ -79,7 +79,7 @@ def _project(table: dict[str, Any], cwd: str) -> Project:
 
 def run(specs: list[str], command: list[str], environ: Mapping[str, str], cwd: str) -> int:
     """Realise the packages, run command (or $SHELL) with them on PATH, and return its exit status."""
-    from envr.packages import package_bins, resolve, specs_of
+    from envr.project.packages import package_bins, resolve, specs_of
     from envr.store import roots, store_dir
 
     if not specs:

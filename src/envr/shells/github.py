@@ -44,7 +44,7 @@ def path_lines(before: str, after: str | None) -> str:
 
 def export_github(environ: Mapping[str, str], pwd: str) -> list[str]:
     """Append the project's environment to $GITHUB_ENV and $GITHUB_PATH; returns the names written."""
-    from envr.export import compute
+    from envr.prompt.core import compute
 
     env_file, path_file = environ.get("GITHUB_ENV"), environ.get("GITHUB_PATH")
     if not env_file or not path_file:

@@ -14,7 +14,7 @@ USAGE = "usage: envr export bash|zsh|fish|json|dotenv|github"
 
 
 def _hook_output(shell: str, outcome: object, said: str) -> str:
-    from envr.export import Outcome
+    from envr.prompt.core import Outcome
     from envr.shells import render_changes, renderer
 
     assert isinstance(outcome, Outcome)
@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     fmt = args[0]
     said_before = args[1] if len(args) > 1 else None
     try:
-        from envr.export import compute, status_line
-        from envr.project import logical_cwd
+        from envr.project.file import logical_cwd
+        from envr.prompt.core import compute, status_line
 
         outcome = compute(os.environ, logical_cwd())
         quiet = os.environ.get("ENVR_QUIET", "") not in ("", "0")
@@ -105,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _github() -> int:
-    from envr.ci import export_github
-    from envr.project import logical_cwd
+    from envr.project.file import logical_cwd
+    from envr.shells.github import export_github
 
     try:
         names = export_github(os.environ, logical_cwd())

@@ -18,16 +18,16 @@ import os
 import time
 
 from envr.errors import EnvrError, ProjectFileError, SyncInterrupted
-from envr.project import Project, locate
-from envr.sources import KINDS, PackageSpec, source_for
+from envr.project.file import Project, locate
+from envr.store.sources import KINDS, PackageSpec, source_for
 
 TYPE_CHECKING = False  # this module is on the prompt's path for projects with packages: no typing, re, dataclasses
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any
 
-    from envr.lockfile import Lock
-    from envr.sources import Source
+    from envr.project.lockfile import Lock
+    from envr.store.sources import Source
 
 SHORTHANDS = ("pypi", "npm")
 COMMON_KEYS = ("prefer",)
@@ -164,7 +164,7 @@ def resolve(
 
 
 def _attach_lock(spec: PackageSpec, lock: Lock) -> None:
-    from envr.lockfile import RUN_LOCK, LockError, check_entry
+    from envr.project.lockfile import RUN_LOCK, LockError, check_entry
 
     locked = lock.packages.get(spec.name)
     if locked is None or locked.get("kind") != spec.kind:
@@ -175,7 +175,7 @@ def _attach_lock(spec: PackageSpec, lock: Lock) -> None:
 
 def lock_of(project: Project) -> Lock | None:
     """The project's envr.lock, checked against envr.toml (stale: an error); None without one."""
-    from envr.lockfile import for_project
+    from envr.project.lockfile import for_project
 
     return for_project(project)
 
@@ -230,7 +230,7 @@ def sync(
 def _interrupted_marker(project: Project) -> str:
     """Where a Ctrl-C'd auto-sync of this project is remembered until a sync of it succeeds."""
     from envr import dirs
-    from envr.trust import sha256
+    from envr.trust.approvals import sha256
 
     key = sha256(project.file.encode("utf-8", "surrogateescape")).hexdigest()[:32]
     return os.path.join(dirs.cache_dir(), "interrupted", key)

@@ -17,9 +17,10 @@ import tomlkit
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from envr import lockfile, trust
 from envr.errors import EnvrError
-from envr.project import FILENAME, LOCKNAME, Project, parse
+from envr.project import lockfile
+from envr.project.file import FILENAME, LOCKNAME, Project, parse
+from envr.trust import approvals as trust
 
 STARTER = """\
 # envr.toml: this directory's environment, applied when you cd in and reverted when you leave.
@@ -63,7 +64,7 @@ def approve(project_file: str) -> None:
     """Approve exactly the content that was validated, remembering what it pins (so a later block can say
     what changed). Parsing goes through the prompt's cache, so the first prompt after `envr allow` skips
     tomllib; a file that would not load raises before anything is approved."""
-    from envr.export import load_project
+    from envr.prompt.core import load_project
 
     with open(project_file, "rb") as f:
         content = f.read()
@@ -76,7 +77,7 @@ def approve(project_file: str) -> None:
 def parse_spec(spec: str) -> tuple[str, str, str, bool]:
     """'pypi:ruff==0.6.9' -> (name, kind, rest, pinned). Names: the distribution (pypi) or the package name
     without its scope (npm)."""
-    from envr.sources.npm import _EXACT, split_spec
+    from envr.store.sources.npm import _EXACT, split_spec
 
     kind, sep, rest = spec.partition(":")
     rest = rest.strip()
@@ -98,7 +99,7 @@ def _pinned(kind: str, rest: str, version: str) -> str:
         req = Requirement(rest)
         extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
         return f"{req.name}{extras}=={version}"
-    from envr.sources.npm import split_spec
+    from envr.store.sources.npm import split_spec
 
     return f"{split_spec(rest)[0]}@{version}"
 
@@ -140,7 +141,7 @@ def add(project_file: str, specs: list[str], environ: Mapping[str, str], say: Sa
     lock.packages_hash = lockfile.section_hash(project.packages)
     old_lock = _write(project_file, new_text, lock, was_allowed)
     if was_allowed:
-        from envr.packages import sync
+        from envr.project.packages import sync
 
         try:
             sync(project, environ, say, only=[n for n, *_ in parsed])
@@ -200,12 +201,13 @@ def _restore(project_file: str, old_content: bytes, old_lock: bytes | None, was_
 
 def hook_script() -> str:
     """hooks/pre-commit: inside the wheel it sits in the package; in a source checkout, at the repository's top."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for candidate in (os.path.join(here, "hooks", "pre-commit"), os.path.join(here, "..", "..", "hooks", "pre-commit")):
-        if os.path.isfile(candidate):
-            with open(candidate, encoding="utf-8") as f:
-                return f.read()
-    raise EnvrError("this envr installation has no hooks/pre-commit; reinstall envr")
+    from envr import dirs
+
+    try:
+        with open(os.path.join(dirs.shipped("hooks"), "pre-commit"), encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        raise EnvrError("this envr installation has no hooks/pre-commit; reinstall envr") from None
 
 
 def install_git_hook(cwd: str, force: bool = False) -> str:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import time
 
-from envr import __version__, dirs, generations, profile, trust
-from envr.activate import activation
-from envr.diff import STATE_VAR, State, apply, changes, keep_changed, revert
+from envr import __version__, dirs
 from envr.errors import EnvrError, SyncInterrupted
-from envr.project import FILENAME, LOCKNAME, Project, dirs_up, find_project_file, parse
+from envr.history import generations, profile
+from envr.project.file import FILENAME, LOCKNAME, Project, dirs_up, find_project_file, parse
+from envr.prompt.activate import activation
+from envr.prompt.state import STATE_VAR, State, apply, changes, keep_changed, revert
+from envr.trust import approvals as trust
 
 TYPE_CHECKING = False  # collections.abc and typing cost the prompt ~1-2 ms; annotations only
 if TYPE_CHECKING:
@@ -154,7 +156,7 @@ def compute(environ: Mapping[str, str], pwd: str) -> Outcome:
             if not verdict.allowed:
                 problem = f"{_tilde(project_file)} is {verdict.state}; run 'envr allow' to trust it"
                 if verdict.state == trust.CHANGED:  # only a blocked project pays for saying what changed
-                    from envr.lockfile import changes_since_approved
+                    from envr.project.lockfile import changes_since_approved
 
                     changed = changes_since_approved(project_file)
                     if changed:
@@ -224,7 +226,7 @@ def _package_bins(project: Project, environ: Mapping[str, str], watch: Watch) ->
     """PATH dirs of the realised packages, and the names of missing ones (watched, to load once synced)."""
     if not project.packages:
         return [], []
-    from envr.packages import package_bins
+    from envr.project.packages import package_bins
 
     bins, missing, missing_paths = package_bins(project, environ)
     for path in missing_paths:

@@ -1,0 +1,1 @@
+"""The project: envr.toml, envr.lock and the [packages] they pin."""

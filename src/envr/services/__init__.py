@@ -1,0 +1,1 @@
+"""Long-running and wrapping commands: envr watch and envr shell -p."""

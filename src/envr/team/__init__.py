@@ -1,0 +1,1 @@
+"""Working on a project together: the lock workflow, editing envr.toml, git hooks."""
