@@ -34,7 +34,7 @@ BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from envr.prompt.entry impo
 def synthesise(store: Path, n_paths: int, n_roots: int, projects: Path) -> list[str]:
     from envr.history import generations
     from envr.store import registry, valid_marker
-    from envr.store.realise import make_read_only
+    from envr.store.tree import make_read_only
 
     paths = [str(store / f"{i:032x}-pkg{i}-1.0") for i in range(n_paths)]
     rows, refs = [], []

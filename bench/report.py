@@ -172,7 +172,8 @@ def main(argv: list[str]) -> int:
         "",
         f"1. envr's interpreter, no site (`python -I -S -c pass`): {hf_cell('python-nosite')[0]}",
         f"2. plus site and the venv's .pth files (`python -I -c pass`): {hf_cell('python-bare')[0]}",
-        f"3. plus importing what the core imports (`import envr.prompt.entry, envr.prompt.core`): {hf_cell('envr-imports')[0]}",
+        f"3. plus importing what the core imports (`import envr.prompt.entry, envr.prompt.core`): "
+        f"{hf_cell('envr-imports')[0]}",
         f"4. plus the work, with envr's cache warm (the full core, as above): {hf_cell('envr')[0]}",
         f"5. the full core with envr's cache cleared: {hf_cell('envr-cold')[0]}",
         "",

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from envr.store import registry
-from envr.store.realise import make_read_only
+from envr.store.tree import make_read_only
 
 ENVR = str(Path(sys.executable).parent / "envr")
 

@@ -266,7 +266,7 @@ def test_verify_reports_a_missing_path(isolated: Path, server: Server) -> None:
     root = write_project(isolated / "p", f'hello = {{ url = "{url}", sha256 = "{sha}" }}')
     assert sync(root).returncode == 0
     (path,) = registered(isolated / "store")
-    from envr.store.realise import force_remove
+    from envr.store.tree import force_remove
 
     force_remove(path)
     from store_helpers import run_envr

@@ -10,6 +10,7 @@ import typer
 
 from envr import __version__
 from envr.errors import EnvrError, NoProjectError, NotTrustedError
+from envr.fsutil import write_atomic
 from envr.project.file import FILENAME, Project, find_project_file, load, logical_cwd
 from envr.trust import approvals as trust
 
@@ -317,7 +318,7 @@ def lock_cmd(
     if unchanged:
         _say(f"{project.lock_file} is up to date")
         return
-    lockfile.write_atomic(project.lock_file, text)
+    write_atomic(project.lock_file, text)
     for line in lockfile.changes(previous, new):
         typer.echo(line)
     if was_allowed:  # the user re-locked it themselves: keep the project allowed

@@ -19,7 +19,7 @@ import os
 import time
 
 from envr import dirs
-from envr.trust.approvals import sha256
+from envr.fsutil import key_of, sha256, write_atomic
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,8 +34,7 @@ def root_dir() -> str:
 
 
 def project_dir(project_file: str) -> str:
-    key = sha256(os.path.abspath(project_file).encode("utf-8", "surrogateescape")).hexdigest()[:40]
-    return os.path.join(root_dir(), key)
+    return os.path.join(root_dir(), key_of(os.path.abspath(project_file)))
 
 
 def pin_file(project_file: str) -> str:
@@ -171,13 +170,6 @@ def numbers(gdir: str) -> list[int]:
     except FileNotFoundError:
         return []
     return sorted(int(n[:-4]) for n in names if n.endswith(".gen") and n[:-4].isdigit())
-
-
-def write_atomic(path: str, text: str) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def generation_content(

@@ -128,7 +128,8 @@ def install(specs: list[str], environ: Mapping[str, str], say: Callable[[str], N
     """Realise specs and make a profile generation with them added; returns (generation, whether it is new)."""
     from envr.project.packages import resolve, validate
     from envr.store import store_dir
-    from envr.store.gc import keep_alive, sync_lock
+    from envr.store.flocks import store_flock
+    from envr.store.gc import keep_alive
     from envr.store.realise import realise
 
     table: dict[str, object] = {}
@@ -142,7 +143,7 @@ def install(specs: list[str], environ: Mapping[str, str], say: Callable[[str], N
     parsed = validate(where, "", os.getcwd(), table)
     store = store_dir(environ)
     with _lock():
-        with sync_lock(store):
+        with store_flock(store):
             resolved = resolve(parsed, store)
             for r in resolved.values():
                 realise(store, r.path, r.recipe, r.source, r.spec, r.inputs, environ, say)

@@ -34,9 +34,9 @@ import os
 
 from envr import dirs
 from envr.errors import EnvrError
+from envr.fsutil import memo_load, memo_save, sha256, write_atomic
 from envr.project.file import LOCKNAME
 from envr.store.hashing import canonical_json
-from envr.trust.approvals import sha256
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -106,8 +106,6 @@ def parse(text: str, where: str = LOCKNAME) -> Lock:
 def read(path: str) -> Lock | None:
     """The lock at path, or None if there is none. Parsed results are cached by content (marshal), so the
     prompt does not pay for tomllib on every entry."""
-    import marshal
-
     try:
         with open(path, "rb") as f:
             content = f.read()
@@ -116,26 +114,15 @@ def read(path: str) -> Lock | None:
     except OSError as e:
         raise LockError(f"{path}: cannot read: {e.strerror}") from None
     key = sha256(b"envr.lock\0" + content).hexdigest()[:40]
-    cache = os.path.join(dirs.cache_dir(), "parsed-locks", key)
-    try:
-        with open(cache, "rb") as f:
-            digest, packages = marshal.load(f)
-        return Lock(digest, packages)
-    except (OSError, EOFError, ValueError, TypeError):
-        pass
+    cached = memo_load("parsed-locks", key)
+    if isinstance(cached, tuple) and len(cached) == 2:
+        return Lock(cached[0], cached[1])
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
         raise LockError(f"{path}: not valid UTF-8; {RUN_LOCK} to rewrite it") from None
     lock = parse(text, path)
-    try:
-        os.makedirs(os.path.dirname(cache), exist_ok=True)
-        tmp = f"{cache}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:
-            marshal.dump((lock.packages_hash, lock.packages), f)
-        os.replace(tmp, cache)
-    except (OSError, ValueError):
-        pass
+    memo_save("parsed-locks", key, (lock.packages_hash, lock.packages))
     return lock
 
 
@@ -207,18 +194,6 @@ def render(lock: Lock) -> str:
             lines.append(f"[packages.{_key(name)}.{_key(key)}]")
             lines.extend(f"{_key(k)} = {_string(str(table[k]))}" for k in sorted(table))
     return "\n".join(lines) + "\n"
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write text to path through a temp file in the same directory and a rename."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 # --- resolving --------------------------------------------------------------------------------------------

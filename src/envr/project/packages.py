@@ -210,9 +210,10 @@ def sync(
         except EnvrError as e:
             errors.append(e)
 
-    from envr.store.gc import keep_alive, sync_lock
+    from envr.store.flocks import store_flock
+    from envr.store.gc import keep_alive
 
-    with sync_lock(store):  # gc waits until the paths are rooted (until this process exits)
+    with store_flock(store):  # gc waits until the paths are rooted (until this process exits)
         for level in _dependency_order(specs):
             todo = [resolved[s.name] for s in level if s.name in wanted]
             with ThreadPoolExecutor(max_workers=max(1, min(8, len(todo)))) as pool:
@@ -230,10 +231,9 @@ def sync(
 def _interrupted_marker(project: Project) -> str:
     """Where a Ctrl-C'd auto-sync of this project is remembered until a sync of it succeeds."""
     from envr import dirs
-    from envr.trust.approvals import sha256
+    from envr.fsutil import key_of
 
-    key = sha256(project.file.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    return os.path.join(dirs.cache_dir(), "interrupted", key)
+    return os.path.join(dirs.cache_dir(), "interrupted", key_of(project.file, 32))
 
 
 def _read_lines(path: str) -> list[str] | None:

@@ -11,6 +11,7 @@ import time
 
 from envr import __version__, dirs
 from envr.errors import EnvrError, SyncInterrupted
+from envr.fsutil import key_of, memo_load, memo_save
 from envr.history import generations, profile
 from envr.project.file import FILENAME, LOCKNAME, Project, dirs_up, find_project_file, parse
 from envr.prompt.activate import activation
@@ -97,26 +98,14 @@ def load_project(project_file: str, content: bytes, digest: str) -> Project:
     Entering a project again then needs neither tomllib nor `re` (~5 ms of imports). The cache is keyed by
     envr's version, the path and the approved content hash, and only ever holds files that validated.
     """
-    import marshal
-
-    key = trust.sha256(f"{__version__}\0{project_file}\0{digest}".encode("utf-8", "surrogateescape")).hexdigest()
-    cache = os.path.join(dirs.cache_dir(), "parsed", key[:40])
-    try:
-        with open(cache, "rb") as f:
-            env, prepend, append, packages = marshal.load(f)
+    key = key_of(f"{__version__}\0{project_file}\0{digest}")
+    cached = memo_load("parsed", key)
+    if isinstance(cached, tuple) and len(cached) == 4:
+        env, prepend, append, packages = cached
         return Project(os.path.dirname(project_file), project_file, content, env, prepend, append, packages)
-    except (OSError, EOFError, ValueError, TypeError):
-        pass
     project = parse(project_file, content)
-    try:
-        data = marshal.dumps((project.env, project.prepend, project.append, project.packages))
-        os.makedirs(os.path.dirname(cache), exist_ok=True)
-        tmp = f"{cache}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, cache)
-    except (OSError, ValueError):
-        pass  # a value marshal cannot hold (a TOML date) or a read-only cache: parse every time instead
+    # A value marshal cannot hold (a TOML date) or a read-only cache: parse every time instead.
+    memo_save("parsed", key, (project.env, project.prepend, project.append, project.packages))
     return project
 
 

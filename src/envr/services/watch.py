@@ -35,6 +35,7 @@ from typing import Any
 
 from envr import dirs
 from envr.errors import EnvrError
+from envr.fsutil import write_atomic
 from envr.project.file import FILENAME, LOCKNAME
 from envr.trust import approvals as trust
 
@@ -157,11 +158,7 @@ def read_status() -> dict[str, Any] | None:
 
 
 def _write_json(path: str, data: Mapping[str, Any]) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 class Log:

@@ -6,7 +6,8 @@ Layout of a store (ENVR_STORE, or <data dir>/store):
     <store>/.registry.sqlite            the registry (stdlib sqlite3): recipe, size, content hash, references
     <store>/.valid/<store path>         an empty file per registered path, created after its row and removed
                                         before it: the prompt's cheap check is one stat, no sqlite import
-    <store>/.locks/<store path>.lock    per-path flock taken while realising or removing that path
+    <store>/.flocks/<store path>.flock  per-path flock taken while realising or removing that path
+    <store>/.gc.flock                   held shared by realise and sync, exclusively by gc (store/flocks.py)
     <store>/.tmp-*, <store>/.trash-*    work and removal in progress; cleaned under the path's lock
 
 The registry lives inside the store (not beside approvals) because validity belongs to the store it describes:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 REGISTRY = ".registry.sqlite"
-LOCKS = ".locks"
 VALID = ".valid"
 BIN_DIR = os.path.join(".envr", "bin")
 
@@ -55,6 +55,3 @@ def store_dir(environ: Mapping[str, str] | None = None) -> str:
 def registry_file(store: str) -> str:
     return os.path.join(store, REGISTRY)
 
-
-def lock_file(store: str, store_path: str) -> str:
-    return os.path.join(store, LOCKS, os.path.basename(store_path) + ".lock")

@@ -4,7 +4,7 @@ Roots: every kept generation of every project, every profile generation, and the
 processes (envr.store.roots: `envr exec`, `envr shell -p`, and syncs, which keep theirs until they exit).
 References recorded in the registry are followed, so a path a rooted path needs stays.
 
-Concurrency: realise (and a whole `envr sync`) holds <store>/.gc.lock shared; gc holds it exclusively from
+Concurrency: realise (and a whole `envr sync`) holds <store>/.gc.flock shared; gc holds it exclusively from
 before it reads the roots until the last path is gone. A sync that registered a path has taken a temporary root
 on it before letting go of its shared lock, so gc sees it either building (and waits) or rooted.
 
@@ -20,30 +20,14 @@ import contextlib
 import fcntl
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from contextlib import closing
 
 from envr.store import registry_file, roots, valid_marker
-from envr.store.realise import force_remove
+from envr.store.flocks import store_flock
+from envr.store.tree import force_remove
 
-GC_LOCK = ".gc.lock"
 _kept: list[contextlib.ExitStack] = []  # temporary roots held until this process exits
-
-
-@contextlib.contextmanager
-def _store_lock(store: str, mode: int) -> Iterator[None]:
-    os.makedirs(store, exist_ok=True)
-    fd = os.open(os.path.join(store, GC_LOCK), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, mode)
-        yield
-    finally:
-        os.close(fd)
-
-
-def sync_lock(store: str) -> contextlib.AbstractContextManager[None]:
-    """Held (shared) while realising: gc waits for it."""
-    return _store_lock(store, fcntl.LOCK_SH)
 
 
 def keep_alive(store: str, paths: Iterable[str]) -> None:
@@ -67,7 +51,7 @@ class Result:
 def collect(store: str, extra_roots: Iterable[str], dry_run: bool = False) -> Result:
     """Delete what no root reaches. extra_roots: generation store paths (the caller gathers them)."""
     result = Result()
-    with _store_lock(store, fcntl.LOCK_EX):
+    with store_flock(store, exclusive=True):
         graph, sizes = _registry(store)
         result.total = len(sizes)
         reachable = _closure(set(extra_roots) | roots.live(store), graph)

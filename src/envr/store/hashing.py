@@ -12,7 +12,7 @@ import os
 import stat
 import sys
 
-from envr.trust.approvals import sha256
+from envr.fsutil import sha256
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """Realising a store path: atomic, locked, and safe to kill at any moment.
 
-    cheap check -> flock(<store>/.locks/<path>.lock) -> check again -> clean leftovers -> build
+    cheap check -> flock(<store>/.flocks/<path>.flock) -> check again -> clean leftovers -> build
     -> expose bins in <path>/.envr/bin -> hash -> make read-only -> rename(2) into place -> register the row
 
 Sources that embed their own path (build scripts using $out) build at the final path under the lock instead;
@@ -10,37 +10,23 @@ directory or a .tmp-* sibling, which the next realise of that path removes under
 
 from __future__ import annotations
 
-import fcntl
 import os
-import shutil
-import stat
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from envr import dirs
 from envr.errors import EnvrError
-from envr.store import BIN_DIR, lock_file, looks_valid, registry
+from envr.store import BIN_DIR, looks_valid, registry
+from envr.store.flocks import path_flock, store_flock
 from envr.store.hashing import tree_hash
 from envr.store.sources.base import PackageSpec, RealiseContext
+from envr.store.tree import force_remove, make_read_only
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from envr.store.sources.base import Source
-
-
-@contextmanager
-def path_lock(store: str, store_path: str, shared: bool = False) -> Iterator[None]:
-    lock = lock_file(store, store_path)
-    os.makedirs(os.path.dirname(lock), exist_ok=True)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def realise(
@@ -59,9 +45,7 @@ def realise(
         if not looks_valid(store_path):  # killed between the row and its marker
             registry.mark_valid(store_path)
         return False
-    from envr.store.gc import sync_lock  # gc waits while any realise runs
-
-    with sync_lock(store), path_lock(store, store_path):
+    with store_flock(store), path_flock(store, store_path):  # gc waits while any realise runs
         if registry.valid(store, [store_path]):
             return False
         clean_leftovers(store, store_path)
@@ -119,33 +103,3 @@ def expose_bins(out: str, executables: list[str], spec: PackageSpec) -> None:
         if os.path.lexists(link):
             raise EnvrError(f"{spec.name}: two executables named {os.path.basename(rel)!r} in the package")
         os.symlink(os.path.relpath(full, target_dir), link)
-
-
-def make_read_only(root: str) -> None:
-    for parent, dirnames, filenames in os.walk(root, topdown=False):
-        for name in filenames:
-            p = os.path.join(parent, name)
-            st = os.lstat(p)
-            if stat.S_ISREG(st.st_mode):
-                os.chmod(p, stat.S_IMODE(st.st_mode) & ~0o222)
-        for name in dirnames:
-            p = os.path.join(parent, name)
-            if not os.path.islink(p):
-                os.chmod(p, 0o555)
-    os.chmod(root, 0o555)
-
-
-def force_remove(path: str) -> None:
-    """Delete a tree even if it was made read-only."""
-    if not os.path.lexists(path):
-        return
-    if os.path.isdir(path) and not os.path.islink(path):
-        os.chmod(path, 0o700)
-        for parent, dirnames, _ in os.walk(path):
-            for name in dirnames:
-                p = os.path.join(parent, name)
-                if not os.path.islink(p):
-                    os.chmod(p, 0o700)
-        shutil.rmtree(path)
-    else:
-        os.unlink(path)

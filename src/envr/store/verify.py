@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from envr.errors import EnvrError
 from envr.store import registry
+from envr.store.flocks import path_flock
 from envr.store.hashing import tree_hash
-from envr.store.realise import force_remove, path_lock
+from envr.store.tree import force_remove
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def remove(store: str, path: str) -> None:
     path = os.path.abspath(path)
     if os.path.dirname(path) != store:
         raise EnvrError(f"{path} is not a store path in {store}")
-    with path_lock(store, path):
+    with path_flock(store, path):
         if not registry.valid(store, [path]) and not os.path.lexists(path):
             raise EnvrError(f"{path} is not in the store")
         users = registry.referrers(store, path)

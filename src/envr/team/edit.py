@@ -18,6 +18,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from envr.errors import EnvrError
+from envr.fsutil import write_atomic
 from envr.project import lockfile
 from envr.project.file import FILENAME, LOCKNAME, Project, parse
 from envr.trust import approvals as trust
@@ -180,8 +181,8 @@ def _write(project_file: str, text: str, lock: lockfile.Lock, was_allowed: bool)
             old_lock: bytes | None = f.read()
     except FileNotFoundError:
         old_lock = None
-    lockfile.write_atomic(lock_path, lockfile.render(lock))
-    lockfile.write_atomic(project_file, text)
+    write_atomic(lock_path, lockfile.render(lock))
+    write_atomic(project_file, text)
     if was_allowed:
         approve(project_file)
     return old_lock
@@ -189,12 +190,12 @@ def _write(project_file: str, text: str, lock: lockfile.Lock, was_allowed: bool)
 
 def _restore(project_file: str, old_content: bytes, old_lock: bytes | None, was_allowed: bool) -> None:
     """Put envr.toml and envr.lock back as they were before a failed add."""
-    lockfile.write_atomic(project_file, old_content.decode("utf-8"))
+    write_atomic(project_file, old_content.decode("utf-8"))
     if old_lock is None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(_lock_path(project_file))
     else:
-        lockfile.write_atomic(_lock_path(project_file), old_lock.decode("utf-8"))
+        write_atomic(_lock_path(project_file), old_lock.decode("utf-8"))
     if was_allowed:
         approve(project_file)
 
@@ -230,6 +231,6 @@ def install_git_hook(cwd: str, force: bool = False) -> str:
             if f.read() != text:
                 raise EnvrError(f"{target} exists and is not envr's hook; add `envr lock --check` to it, or --force")
     os.makedirs(hooks, exist_ok=True)
-    lockfile.write_atomic(target, text)
-    os.chmod(target, 0o755)
+    write_atomic(target, text, mode=0o755)
+    os.chmod(target, 0o755)  # whatever the umask took away
     return os.path.normpath(target)

@@ -10,20 +10,8 @@ from __future__ import annotations
 import os
 
 from envr import dirs
+from envr.fsutil import key_of, sha256, write_atomic
 from envr.project.file import LOCKNAME
-
-TYPE_CHECKING = False  # typing's import costs the prompt ~2 ms; mypy still reads the block below
-
-if TYPE_CHECKING:
-    from hashlib import sha256 as sha256
-else:
-    try:  # the builtin module skips loading OpenSSL (~3 ms), which the prompt's lean path feels
-        from _sha256 import sha256
-    except ImportError:  # other interpreters, Python 3.12+ (_sha2)
-        try:
-            from _sha2 import sha256
-        except ImportError:
-            from hashlib import sha256
 
 ALLOWED = "allowed"
 UNKNOWN = "not allowed"
@@ -37,8 +25,7 @@ def approvals_dir() -> str:
 
 def approval_file(project_file: str) -> str:
     """Where the approval of this project file lives (present or not)."""
-    key = sha256(os.path.abspath(project_file).encode("utf-8", "surrogateescape")).hexdigest()[:40]
-    return os.path.join(approvals_dir(), key)
+    return os.path.join(approvals_dir(), key_of(os.path.abspath(project_file)))
 
 
 def content_hash(project_file: str, content: bytes | None = None) -> str:
@@ -87,10 +74,7 @@ def check(project_file: str, digest: str) -> Verdict:
 def _write(project_file: str, first_line: str) -> None:
     record = approval_file(project_file)
     os.makedirs(os.path.dirname(record), exist_ok=True)
-    tmp = f"{record}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as f:
-        f.write(f"{first_line}\n{os.path.abspath(project_file)}\n")
-    os.replace(tmp, record)
+    write_atomic(record, f"{first_line}\n{os.path.abspath(project_file)}\n")
 
 
 def approve(project_file: str, digest: str | None = None) -> str:

@@ -14,8 +14,8 @@ import os
 
 from envr import dirs
 from envr.errors import EnvrError
+from envr.fsutil import key_of, sha256, write_atomic
 from envr.store.sources import _tree as build
-from envr.trust.approvals import sha256
 
 TYPE_CHECKING = False  # recipe() runs on the prompt's path
 if TYPE_CHECKING:
@@ -94,8 +94,7 @@ def content_hash(root: str) -> str:
     """The tree's content hash, reused while its stat signature is unchanged."""
     from envr.store.hashing import tree_hash
 
-    key = sha256(root.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    cache = os.path.join(dirs.cache_dir(), "path-hashes", key)
+    cache = os.path.join(dirs.cache_dir(), "path-hashes", key_of(root, 32))
     sig = _signature(root)
     try:
         with open(cache) as f:
@@ -107,10 +106,7 @@ def content_hash(root: str) -> str:
     digest, _ = tree_hash(root)
     if _signature(root) == sig:  # unchanged while hashing: safe to remember
         os.makedirs(os.path.dirname(cache), exist_ok=True)
-        tmp = f"{cache}.{os.getpid()}"
-        with open(tmp, "w") as f:
-            f.write(f"{sig} {digest}\n")
-        os.replace(tmp, cache)
+        write_atomic(cache, f"{sig} {digest}\n")
     return digest
 
 
