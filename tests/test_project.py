@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from envr.errors import ProjectFileError
-from envr.project.file import find_project_file, load
+from envr.project.file import find_project_file
+from envr.project.load import load
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -64,7 +64,7 @@ def test_bad_input_is_one_line_a_non_zero_exit_and_changes_nothing(isolated: Pat
         (("profile", "remove", "nope"), "nope is not installed in the profile"),
         (("profile", "rollback"), "nothing to roll back to"),
         (("profile", "switch-generation", "7"), "has no generation 7"),
-        (("profile", "install", "bogus"), "invalid spec"),
+        (("profile", "install", "bogus"), "give a package as"),
         (("profile", "install", f"path:{isolated / 'missing'}"), "does not exist"),
     ):
         r = run_envr(*args, cwd=isolated)
@@ -73,7 +73,15 @@ def test_bad_input_is_one_line_a_non_zero_exit_and_changes_nothing(isolated: Pat
         assert _state() == before
 
 
-def test_spec_names(isolated: Path) -> None:
-    assert profile.parse_spec("pypi:cowsay==6.1") == ("cowsay", {"pypi": "cowsay==6.1"})
-    assert profile.parse_spec("npm:@scope/tool@1.2.0") == ("tool", {"npm": "@scope/tool@1.2.0"})
-    assert profile.parse_spec("cs=pypi:cowsay") == ("cs", {"pypi": "cowsay"})
+def test_profile_specs_are_named_as_envr_add_names_them(isolated: Path) -> None:
+    from envr.project import cli_specs
+
+    def named(text: str) -> tuple[str, object]:
+        spec = cli_specs.parse(text, str(isolated))
+        return spec.name, spec.entry
+
+    assert named("pypi:cowsay==6.1") == ("cowsay", "pypi:cowsay==6.1")
+    assert named("pypi:Cow_Say==6.1") == ("cow-say", "pypi:Cow_Say==6.1")  # canonical, as envr add names it
+    assert named("npm:@scope/tool@1.2.0") == ("tool", "npm:@scope/tool@1.2.0")
+    assert named("cs=pypi:cowsay") == ("cs", "pypi:cowsay")
+    assert named("path:./x") == ("x", {"path": str(isolated / "x")})

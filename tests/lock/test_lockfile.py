@@ -6,8 +6,9 @@ import tomllib
 
 import pytest
 
-from envr.project.lockfile import Lock, LockError, changes, differences, parse, render, section_hash
+from envr.project.lockfile import Lock, LockError, differences, parse, render, section_hash
 from envr.store.sources.pypi import locked_requirements, parse_compiled
+from envr.team.lock import changes
 
 COMPILED = """\
 black==24.8.0 \\

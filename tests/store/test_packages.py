@@ -9,7 +9,7 @@ import pytest
 from store_helpers import run_envr, store_entries, write_project
 
 from envr.errors import ProjectFileError
-from envr.project.file import parse
+from envr.project.load import parse
 
 
 def tool_dir(root: Path, name: str, exe: str, says: str) -> Path:
@@ -29,7 +29,7 @@ def tool_dir(root: Path, name: str, exe: str, says: str) -> Path:
         ("x = { path = 3 }", 5, "path must be a non-empty string"),
         ('x = { path = "a", bin = "b" }', 5, "bin must be an array"),
         ('"bad/name" = { path = "a" }', 5, "invalid package name"),
-        ('x = "brew:jq"', 5, 'must be "pypi:REQ"'),
+        ('x = "brew:jq"', 5, 'a string must be "pypi:..." or "npm:..."'),
         ('x = { path = "a", prefer = "x" }', 5, "prefer must be an array"),
         ('x = { url = "https://e/x" }', 5, "needs sha256"),
         ('x = { path = "a", inputs = ["y"], build = "true" }', 5, "input 'y' is not in [packages]"),

@@ -103,42 +103,18 @@ def roots() -> set[str]:
     return {path for n in numbers() for _, path in manifest(n).values()}
 
 
-def parse_spec(text: str) -> tuple[str, dict[str, str]]:
-    """'pypi:cowsay==6.1', 'npm:prettier@3.3.3', 'path:./tools', optionally 'NAME=' first -> (name, entry)."""
-    name = ""
-    kind, sep, rest = text.partition(":")
-    if "=" in kind:
-        name, _, kind = kind.partition("=")
-    if not sep or kind not in ("pypi", "npm", "path") or not rest:
-        raise _error(f"invalid spec {text!r}: use pypi:REQ, npm:NAME@VERSION or path:DIR (optionally NAME= first)")
-    if kind == "path":
-        rest = os.path.abspath(os.path.expanduser(rest))
-        guess = os.path.basename(rest.rstrip("/"))
-    elif kind == "pypi":
-        guess = rest
-        for stop in "=<>!~[;@ ":
-            guess = guess.split(stop)[0]
-    else:
-        guess = rest.rsplit("@", 1)[0] if rest.rfind("@") > 0 else rest
-        guess = guess.rsplit("/", 1)[-1]
-    return name or guess, {kind: rest}
-
-
 def install(specs: list[str], environ: Mapping[str, str], say: Callable[[str], None]) -> tuple[int, bool]:
     """Realise specs and make a profile generation with them added; returns (generation, whether it is new)."""
+    from envr.project import cli_specs
     from envr.project.packages import resolve, validate
     from envr.store import store_dir
     from envr.store.flocks import store_flock
     from envr.store.gc import keep_alive
     from envr.store.realise import realise
 
-    table: dict[str, object] = {}
-    typed: dict[str, str] = {}
-    for text in specs:
-        name, entry = parse_spec(text)
-        if name in table:
-            raise _error(f"{name} is given twice")
-        table[name], typed[name] = entry, text
+    given = cli_specs.parse_all(specs, os.getcwd())
+    table: dict[str, object] = {p.name: p.entry for p in given}
+    typed = {p.name: p.text for p in given}
     where = os.path.join(profile_dir(), "manifest")
     parsed = validate(where, "", os.getcwd(), table)
     store = store_dir(environ)

@@ -145,19 +145,9 @@ def dirs_up(start: str, stop: str | None) -> list[str]:
     return out
 
 
-def load(path: str, content: bytes | None = None) -> Project:
-    """Parse and validate a project file; raises ProjectFileError with file:line:col."""
-    path = os.path.abspath(path)
-    if content is None:
-        try:
-            with open(path, "rb") as f:
-                content = f.read()
-        except OSError as e:
-            raise ProjectFileError(path, f"cannot read: {e.strerror}") from None
-    return parse(path, content)
-
-
 def parse(path: str, content: bytes) -> Project:
+    """The file's schema: top-level keys, [env] and [path]. [packages] is returned as written; project.load
+    validates it with the sources (this module stays below them)."""
     import tomllib
 
     try:
@@ -187,12 +177,7 @@ def parse(path: str, content: bytes) -> Project:
     env = _parse_env(data.get("env", {}), where)
     prepend, append = _parse_path(data.get("path", {}), where)
     packages = data.get("packages", {})
-    root = os.path.dirname(path)
-    if packages:  # validated here so a bad entry fails at load; the module stays off the no-packages path
-        from envr.project.packages import validate
-
-        validate(path, text, root, packages)
-    return Project(root, path, content, env, prepend, append, packages)
+    return Project(os.path.dirname(path), path, content, env, prepend, append, packages)
 
 
 def _parse_env(table: dict[str, Any], where: _Locator) -> dict[str, str | None]:

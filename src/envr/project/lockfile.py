@@ -30,17 +30,14 @@ This module is on the prompt's path for projects with packages: no json, re or t
 
 from __future__ import annotations
 
-import os
-
-from envr import dirs
 from envr.errors import EnvrError
-from envr.fsutil import memo_load, memo_save, sha256, write_atomic
+from envr.fsutil import memo_load, memo_save, sha256
 from envr.project.file import LOCKNAME
 from envr.store.hashing import canonical_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
     from typing import Any
 
     from envr.project.file import Project
@@ -196,86 +193,24 @@ def render(lock: Lock) -> str:
     return "\n".join(lines) + "\n"
 
 
-# --- resolving --------------------------------------------------------------------------------------------
-
-
-def lock_entry(spec: PackageSpec, environ: Mapping[str, str]) -> dict[str, Any]:
-    """Resolve one package exactly (network for pypi and npm registry entries)."""
-    from envr.store.sources import source_for
-
-    source = source_for(spec.kind)
-    entry: dict[str, Any]
-    locker: Callable[[PackageSpec, Mapping[str, str]], dict[str, Any]] | None = getattr(source, "lock", None)
-    if locker is not None:
-        entry = locker(spec, environ)
-    elif spec.kind == "url":
-        entry = {"sha256": str(spec.entry["sha256"]).lower()}
-    elif spec.kind == "path":
-        entry = {"content": source.recipe(spec)["content"]}
-    else:  # pragma: no cover - every kind is handled above
-        entry = {}
-    return {"kind": spec.kind, **entry}
+# --- checking (offline) ----------------------------------------------------------------------------------
 
 
 def check_entry(spec: PackageSpec, locked: Mapping[str, Any]) -> None:
-    """Raise LockError if what envr.toml points at no longer matches the lock (a path's content changed)."""
-    if spec.kind == "path" and "content" in locked:
-        from envr.store.sources import source_for
-
-        now = source_for("path").recipe(spec)["content"]
-        if now != locked["content"]:
-            raise LockError(
-                f"packages.{spec.name}: {spec.entry['path']} changed since {LOCKNAME} was written "
-                f"({LOCKNAME} has {locked['content']}, now {now}); {RUN_LOCK}"
-            )
+    """Raise LockError if the lock's entry no longer fits what envr.toml points at (see mismatch)."""
+    why = mismatch(spec, locked)
+    if why is not None:
+        raise LockError(f"packages.{spec.name}: {why}; {RUN_LOCK}")
 
 
-def make(
-    project: Project,
-    environ: Mapping[str, str],
-    previous: Lock | None = None,
-    upgrade: set[str] | None = None,
-    say: Callable[[str], None] = lambda _: None,
-) -> Lock:
-    """The project's lock: entries whose envr.toml entry is unchanged are kept from `previous` (no
-    re-resolve) unless named in `upgrade` (an empty set: upgrade all)."""
-    from envr.project.packages import specs_of
+def mismatch(spec: PackageSpec, locked: Mapping[str, Any]) -> str | None:
+    """Why the lock's entry no longer fits what envr.toml points at (another kind, a path whose content
+    changed), offline, as `envr lock --check` must be; None when it fits."""
+    from envr.store.sources import source_for
 
-    packages: dict[str, dict[str, Any]] = {}
-    for spec in specs_of(project):
-        text = entry_text(project.packages[spec.name])
-        old = previous.packages.get(spec.name) if previous is not None else None
-        wanted = upgrade is not None and (not upgrade or spec.name in upgrade)
-        if old is not None and old.get("entry") == text and not wanted and spec.kind in ("pypi", "npm"):
-            packages[spec.name] = old
-            continue
-        if spec.kind in ("pypi", "npm"):
-            say(f"resolving {spec.name} ({spec.kind})")
-        entry = lock_entry(spec, environ)
-        entry["entry"] = text
-        packages[spec.name] = entry
-    return Lock(section_hash(project.packages), packages)
-
-
-def changes(old: Lock | None, new: Lock) -> list[str]:
-    """What a re-lock changed, one readable line per package."""
-    before = old.packages if old is not None else {}
-    out = []
-    for name in sorted(set(before) | set(new.packages)):
-        a, b = before.get(name), new.packages.get(name)
-        if a == b:
-            continue
-        if a is None:
-            out.append(f"+ {name} {label(b)}")
-        elif b is None:
-            out.append(f"- {name} {label(a)}")
-        elif label(a) != label(b):
-            out.append(f"~ {name} {label(a)} -> {label(b)}")
-        elif {k: v for k, v in a.items() if k != "entry"} == {k: v for k, v in b.items() if k != "entry"}:
-            out.append(f"~ {name} {label(b)} (envr.toml entry changed, same resolution)")
-        else:
-            out.append(f"~ {name} {label(b)} (dependencies or hashes changed)")
-    return out
+    if locked.get("kind") != spec.kind:
+        return f"{LOCKNAME} has kind {locked.get('kind')!r}, not {spec.kind!r}"
+    return source_for(spec.kind).check_locked(spec, locked)
 
 
 def label(entry: Mapping[str, Any] | None) -> str:
@@ -287,76 +222,3 @@ def label(entry: Mapping[str, Any] | None) -> str:
             value = str(entry[key]).removeprefix("sha256:")
             return value if key == "version" else value[:12]
     return "?"
-
-
-# --- what changed since the last approval -------------------------------------------------------------------
-
-
-def _snapshot_file(project_file: str) -> str:
-    """Beside the approvals, not among them (trust.prune reads every file there as an approval)."""
-    from envr.trust.approvals import approval_file
-
-    return os.path.join(dirs.data_dir(), "approved-packages", os.path.basename(approval_file(project_file)))
-
-
-def package_labels(project_file: str) -> dict[str, str]:
-    """name -> what it pins (a locked version or hash, else the entry as written), from the files on disk.
-    Best effort: unreadable files give what could be read."""
-    import tomllib
-
-    try:
-        with open(project_file, "rb") as f:
-            table = tomllib.loads(f.read().decode("utf-8")).get("packages", {})
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(table, dict):
-        return {}
-    try:
-        lock = read(os.path.join(os.path.dirname(project_file), LOCKNAME))
-    except LockError:
-        lock = None
-    labels = {}
-    for name, value in table.items():
-        locked = lock.packages.get(name) if lock is not None else None
-        if locked is not None and locked.get("entry") == entry_text(value):
-            digest = sha256(canonical_json(locked).encode()).hexdigest()[:12]
-            labels[name] = f"{label(locked)}\t{digest}"  # the digest: what else the lock pins (dependencies)
-        elif isinstance(value, str):
-            labels[name] = value
-        elif isinstance(value, dict):
-            labels[name] = next((f"{k}:{value[k]}" for k in ("pypi", "npm", "url", "path") if k in value), "?")
-    return labels
-
-
-def record_approved(project_file: str) -> None:
-    """Remember what the approved content pins, so a later block can say what changed."""
-    labels = package_labels(project_file)
-    path = _snapshot_file(project_file)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    write_atomic(path, "".join(f"{name}\t{value}\n" for name, value in sorted(labels.items())))
-
-
-def _shown(value: str) -> str:
-    return value.split("\t", 1)[0]
-
-
-def changes_since_approved(project_file: str) -> str | None:
-    """'packages: +ruff 0.6.9, -black 24.8.0, prettier 3.3.2 -> 3.3.3' or None (nothing known or changed).
-    Only called when a project is blocked, so the prompt's usual path never pays for it."""
-    try:
-        with open(_snapshot_file(project_file), encoding="utf-8") as f:
-            before = dict(line.rstrip("\n").split("\t", 1) for line in f if "\t" in line)
-    except OSError:
-        return None
-    now = package_labels(project_file)
-    parts = []
-    for name in sorted(set(before) | set(now)):
-        if name not in before:
-            parts.append(f"+{name} {_shown(now[name])}")
-        elif name not in now:
-            parts.append(f"-{name} {_shown(before[name])}")
-        elif _shown(before[name]) != _shown(now[name]):
-            parts.append(f"{name} {_shown(before[name])} -> {_shown(now[name])}")
-        elif before[name] != now[name]:
-            parts.append(f"{name} {_shown(now[name])} (dependencies or hashes changed)")
-    return "packages: " + ", ".join(parts) if parts else None

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from envr.project.lockfile import Lock
     from envr.store.sources import Source
 
-SHORTHANDS = ("pypi", "npm")
 COMMON_KEYS = ("prefer",)
 _NAME_FIRST = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _NAME_CHARS = frozenset(_NAME_FIRST + "._+-")
@@ -68,11 +67,12 @@ def validate(file: str, text: str, root: str, table: Mapping[str, Any]) -> list[
             raise error(f"invalid package name {name!r} (letters, digits and . _ + -, not starting with . _ + -)")
         if isinstance(value, str):
             kind, sep, rest = value.partition(":")
-            if not sep or kind not in SHORTHANDS or not rest:
-                raise error(f'packages.{name}: a string must be "pypi:REQ" or "npm:NAME@VERSION", not {value!r}')
+            if not sep or kind not in KINDS or not source_for(kind).shorthand or not rest:
+                forms = " or ".join(f'"{k}:..."' for k in KINDS if source_for(k).shorthand)
+                raise error(f"packages.{name}: a string must be {forms}, not {value!r}")
             value = {kind: rest}
         if not isinstance(value, dict):
-            raise error(f'packages.{name} must be a table or a "pypi:"/"npm:" string, not {type(value).__name__}')
+            raise error(f"packages.{name} must be a table or a KIND:SPEC string, not {type(value).__name__}")
         kinds = [k for k in KINDS if k in value]
         if not kinds:
             raise error(f"packages.{name} has no source: give exactly one of {', '.join(KINDS)}")
@@ -167,7 +167,7 @@ def _attach_lock(spec: PackageSpec, lock: Lock) -> None:
     from envr.project.lockfile import RUN_LOCK, LockError, check_entry
 
     locked = lock.packages.get(spec.name)
-    if locked is None or locked.get("kind") != spec.kind:
+    if locked is None:
         raise LockError(f"packages.{spec.name} is not in {spec.project_root}/envr.lock; {RUN_LOCK}")
     check_entry(spec, locked)
     spec.locked = locked

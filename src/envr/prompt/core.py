@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import time
 
-from envr import __version__, dirs
+from envr import dirs
 from envr.errors import EnvrError, SyncInterrupted
-from envr.fsutil import key_of, memo_load, memo_save
 from envr.history import generations, profile
-from envr.project.file import FILENAME, LOCKNAME, Project, dirs_up, find_project_file, parse
+from envr.project.file import FILENAME, LOCKNAME, Project, dirs_up, find_project_file
+from envr.project.load import cached
 from envr.prompt.activate import activation
 from envr.prompt.state import STATE_VAR, State, apply, changes, keep_changed, revert
 from envr.trust import approvals as trust
@@ -92,23 +92,6 @@ class Outcome:
         self.verdict = verdict
 
 
-def load_project(project_file: str, content: bytes, digest: str) -> Project:
-    """Parse project_file, reusing the result for content parsed before.
-
-    Entering a project again then needs neither tomllib nor `re` (~5 ms of imports). The cache is keyed by
-    envr's version, the path and the approved content hash, and only ever holds files that validated.
-    """
-    key = key_of(f"{__version__}\0{project_file}\0{digest}")
-    cached = memo_load("parsed", key)
-    if isinstance(cached, tuple) and len(cached) == 4:
-        env, prepend, append, packages = cached
-        return Project(os.path.dirname(project_file), project_file, content, env, prepend, append, packages)
-    project = parse(project_file, content)
-    # A value marshal cannot hold (a TOML date) or a read-only cache: parse every time instead.
-    memo_save("parsed", key, (project.env, project.prepend, project.append, project.packages))
-    return project
-
-
 def _tilde(path: str) -> str:
     home = os.path.expanduser("~")
     if home not in ("", "/") and (path == home or path.startswith(home + "/")):
@@ -145,13 +128,13 @@ def compute(environ: Mapping[str, str], pwd: str) -> Outcome:
             if not verdict.allowed:
                 problem = f"{_tilde(project_file)} is {verdict.state}; run 'envr allow' to trust it"
                 if verdict.state == trust.CHANGED:  # only a blocked project pays for saying what changed
-                    from envr.project.lockfile import changes_since_approved
+                    from envr.trust.changes import changes_since_approved
 
                     changed = changes_since_approved(project_file)
                     if changed:
                         problem += f" ({changed})"
             else:
-                project = load_project(project_file, content, digest)
+                project = cached(project_file, content, digest)
                 pinned = _pinned(project, digest, watch)
                 if pinned is not None:
                     project, bins, missing = pinned[1], pinned[2], list[str]()

@@ -29,37 +29,10 @@ SOURCE_NAME = "envr shell -p"  # stands in for the project file in messages
 
 
 def table_of(specs: list[str], cwd: str) -> dict[str, Any]:
-    """`-p` specs -> a [packages] table: pypi:REQ, npm:NAME@VERSION, path:DIR, each named after its package
-    unless NAME= comes first."""
-    from envr.project.packages import valid_package_name
+    """`-p` specs -> a [packages] table, each named as `envr add` names it unless NAME= comes first."""
+    from envr.project import cli_specs
 
-    table: dict[str, Any] = {}
-    for spec in specs:
-        given, kind, sep, rest = "", *spec.partition(":")
-        if "=" in kind:  # NAME=SPEC, as `envr profile install` takes it
-            given, _, kind = kind.partition("=")
-        value: Any = f"{kind}:{rest}"
-        if not sep or not rest:
-            raise EnvrError(
-                f"{spec!r}: give a package as pypi:REQ, npm:NAME@VERSION or path:DIR (NAME= first to rename)"
-            )
-        if kind in ("pypi", "npm"):
-            from envr.team.edit import parse_spec  # exactly what `envr add` accepts, named the same way
-
-            name = parse_spec(value)[0]
-        elif kind == "path":
-            where = os.path.abspath(os.path.join(cwd, os.path.expanduser(rest)))
-            name = os.path.basename(where.rstrip(os.sep)) or "path"
-            value = {"path": where}
-        else:
-            raise EnvrError(f"{spec!r}: unknown kind {kind!r}; envr shell -p takes pypi:, npm: or path:")
-        name = given or name
-        if not valid_package_name(name):
-            raise EnvrError(f"{spec!r}: cannot name a package {name!r}")
-        if name in table:
-            raise EnvrError(f"two packages named {name!r}: {table[name]!r} and {spec!r}")
-        table[name] = value
-    return table
+    return {p.name: p.entry for p in cli_specs.parse_all(specs, cwd)}
 
 
 def _project(table: dict[str, Any], cwd: str) -> Project:

@@ -598,7 +598,7 @@ def _build_main(argv: list[str]) -> int:
         print(json.dumps(data), flush=True)
         return code
 
-    from envr.project.file import parse
+    from envr.project.load import parse
     from envr.project.packages import sync
 
     try:

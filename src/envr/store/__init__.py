@@ -54,4 +54,3 @@ def store_dir(environ: Mapping[str, str] | None = None) -> str:
 
 def registry_file(store: str) -> str:
     return os.path.join(store, REGISTRY)
-

@@ -14,14 +14,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import tomlkit
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 
 from envr.errors import EnvrError
 from envr.fsutil import write_atomic
 from envr.project import lockfile
-from envr.project.file import FILENAME, LOCKNAME, Project, parse
+from envr.project.file import FILENAME, LOCKNAME, Project
+from envr.project.load import parse
+from envr.team import lock as relock
 from envr.trust import approvals as trust
+from envr.trust.allow import allow
 
 STARTER = """\
 # envr.toml: this directory's environment, applied when you cd in and reverted when you leave.
@@ -57,52 +58,8 @@ def init(directory: str) -> str:
         raise EnvrError(f"{path} already exists; not overwriting it") from None
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(STARTER)
-    approve(path)
+    allow(path)
     return path
-
-
-def approve(project_file: str) -> None:
-    """Approve exactly the content that was validated, remembering what it pins (so a later block can say
-    what changed). Parsing goes through the prompt's cache, so the first prompt after `envr allow` skips
-    tomllib; a file that would not load raises before anything is approved."""
-    from envr.prompt.core import load_project
-
-    with open(project_file, "rb") as f:
-        content = f.read()
-    digest = trust.content_hash(project_file, content)
-    load_project(project_file, content, digest)
-    trust.approve(project_file, digest)
-    lockfile.record_approved(project_file)
-
-
-def parse_spec(spec: str) -> tuple[str, str, str, bool]:
-    """'pypi:ruff==0.6.9' -> (name, kind, rest, pinned). Names: the distribution (pypi) or the package name
-    without its scope (npm)."""
-    from envr.store.sources.npm import _EXACT, split_spec
-
-    kind, sep, rest = spec.partition(":")
-    rest = rest.strip()
-    if not sep or kind not in ("pypi", "npm") or not rest:
-        raise EnvrError(f"{spec!r}: give pypi:REQUIREMENT or npm:NAME[@VERSION], e.g. pypi:ruff==0.6.9")
-    if kind == "pypi":
-        try:
-            req = Requirement(rest)
-        except InvalidRequirement as e:
-            raise EnvrError(f"{spec!r}: not a valid requirement ({str(e).splitlines()[0]})") from None
-        pinned = req.url is not None or any(s.operator in ("==", "===") for s in req.specifier)
-        return canonicalize_name(req.name), kind, rest, pinned
-    name, version = split_spec(rest)
-    return name.rsplit("/", 1)[-1], kind, rest, bool(version and _EXACT.match(version))
-
-
-def _pinned(kind: str, rest: str, version: str) -> str:
-    if kind == "pypi":
-        req = Requirement(rest)
-        extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
-        return f"{req.name}{extras}=={version}"
-    from envr.store.sources.npm import split_spec
-
-    return f"{split_spec(rest)[0]}@{version}"
 
 
 def _load_doc(project_file: str) -> tuple[bytes, Any]:
@@ -120,24 +77,28 @@ def _previous_lock(project: Project) -> lockfile.Lock | None:
 
 def add(project_file: str, specs: list[str], environ: Mapping[str, str], say: Say) -> list[str]:
     """Add (or replace) packages; returns the entries written, e.g. ['ruff = "pypi:ruff==0.6.9"']."""
-    parsed = [parse_spec(s) for s in specs]
+    from envr.project import cli_specs
+
+    root = os.path.dirname(os.path.abspath(project_file))
+    parsed = cli_specs.parse_all(specs, os.getcwd())
+    names = [p.name for p in parsed]
     was_allowed = trust.check(project_file, trust.content_hash(project_file)).allowed
     old_content, doc = _load_doc(project_file)
     if "packages" not in doc:
         doc.add(tomlkit.nl())
         doc["packages"] = tomlkit.table()
     table = doc["packages"]
-    for name, kind, rest, _ in parsed:
-        table[name] = f"{kind}:{rest}"
+    for p in parsed:
+        table[p.name] = _inside(p.entry, root)
     project = parse(project_file, tomlkit.dumps(doc).encode())
-    lock = lockfile.make(project, environ, _previous_lock(project), {n for n, *_ in parsed}, say)
-    for name, kind, rest, pinned in parsed:  # pin what was unpinned to the version just resolved
-        version = lock.packages[name].get("version")
-        if not pinned and version:
-            table[name] = f"{kind}:{_pinned(kind, rest, str(version))}"
+    lock = relock.make(project, environ, _previous_lock(project), set(names), say)
+    for p in parsed:  # pin what was unpinned to the version just resolved
+        version = lock.packages[p.name].get("version")
+        if p.pin is not None and version:
+            table[p.name] = p.pin(str(version))
     new_text = tomlkit.dumps(doc)
     project = parse(project_file, new_text.encode())
-    for name, *_ in parsed:
+    for name in names:
         lock.packages[name]["entry"] = lockfile.entry_text(project.packages[name])
     lock.packages_hash = lockfile.section_hash(project.packages)
     old_lock = _write(project_file, new_text, lock, was_allowed)
@@ -145,13 +106,21 @@ def add(project_file: str, specs: list[str], environ: Mapping[str, str], say: Sa
         from envr.project.packages import sync
 
         try:
-            sync(project, environ, say, only=[n for n, *_ in parsed])
+            sync(project, environ, say, only=names)
         except EnvrError:
             _restore(project_file, old_content, old_lock, was_allowed)
             raise
     else:
         say(f"{project_file} is not allowed, so nothing was realised; run envr allow, then envr sync")
-    return [f"{n} = {tomlkit.string(str(table[n])).as_string()}" for n, *_ in parsed]
+    return [f"{n} = {tomlkit.item(table[n]).as_string()}" for n in names]
+
+
+def _inside(entry: str | dict[str, Any], root: str) -> str | dict[str, Any]:
+    """An entry's absolute paths made relative when they lie in the project (so the file works in any clone)."""
+    if not isinstance(entry, dict):
+        return entry
+    inside = {k: v for k, v in entry.items() if isinstance(v, str) and v.startswith(root + os.sep)}
+    return {**entry, **{k: "./" + os.path.relpath(v, root) for k, v in inside.items()}}
 
 
 def remove(project_file: str, names: list[str], environ: Mapping[str, str], say: Say) -> None:
@@ -165,7 +134,7 @@ def remove(project_file: str, names: list[str], environ: Mapping[str, str], say:
         del table[name]
     new_text = tomlkit.dumps(doc)
     project = parse(project_file, new_text.encode())
-    lock = lockfile.make(project, environ, _previous_lock(project), None, say)
+    lock = relock.make(project, environ, _previous_lock(project), None, say)
     _write(project_file, new_text, lock, was_allowed)
 
 
@@ -184,7 +153,7 @@ def _write(project_file: str, text: str, lock: lockfile.Lock, was_allowed: bool)
     write_atomic(lock_path, lockfile.render(lock))
     write_atomic(project_file, text)
     if was_allowed:
-        approve(project_file)
+        allow(project_file)
     return old_lock
 
 
@@ -197,7 +166,7 @@ def _restore(project_file: str, old_content: bytes, old_lock: bytes | None, was_
     else:
         write_atomic(_lock_path(project_file), old_lock.decode("utf-8"))
     if was_allowed:
-        approve(project_file)
+        allow(project_file)
 
 
 def hook_script() -> str:

@@ -1,23 +1,29 @@
-"""Package sources: one module per kind (url, build, path, pypi, npm) behind the Source interface.
+"""Package sources: one module per kind behind the Source interface (base.py).
 
-Adding a kind is one new module here plus its entry in KINDS; nothing else in envr names a kind.
+Adding a kind is one new module here plus its entry in KINDS. Nothing outside this package names a kind:
+the rest of envr asks the registry (source_for) and the Source members. `_tree.py` (what url and path trees
+share: bin globs, build scripts) and `_archive.py` (safe unpacking) are helpers, not kinds. Kinds are imported
+lazily, each when first needed, and keep their heavy imports inside the functions that need them.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
 
-from envr.store.sources.base import PackageSpec, RealiseContext
+from envr.store.sources.base import CliSpec, PackageSpec, RealiseContext
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from envr.store.sources.base import Source
+    from envr.store.sources.base import Source  # each kind's SOURCE is annotated with it, so mypy checks it whole
 
-KINDS = ("url", "path", "pypi", "npm")  # "build" is a url (or path) entry with a `build` script
+KINDS = ("url", "path", "pypi", "npm")  # a "build" is a url or path entry with a `build` script
 
-__all__ = ["KINDS", "PackageSpec", "RealiseContext", "Source", "source_for"]
+__all__ = ["KINDS", "CliSpec", "PackageSpec", "RealiseContext", "Source", "source_for"]
 
 
 def source_for(kind: str) -> Source:
-    module = import_module(f"envr.store.sources.{kind}")
-    return module.SOURCE  # type: ignore[no-any-return]
+    """The source of kind (one of KINDS); importing its module on first use."""
+    if kind not in KINDS:
+        raise KeyError(kind)
+    source: Source = import_module(f"envr.store.sources.{kind}").SOURCE
+    return source

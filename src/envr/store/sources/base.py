@@ -74,14 +74,43 @@ class RealiseContext:
         self.environ: Mapping[str, str] = environ if environ is not None else {}
 
 
+class CliSpec:
+    """A package as typed on the command line (`envr add pypi:ruff`, `shell -p`, `profile install`)."""
+
+    __slots__ = ("entry", "kind", "name", "pin", "text")
+
+    def __init__(
+        self,
+        text: str,
+        kind: str,
+        name: str,
+        entry: str | dict[str, Any],
+        pin: Callable[[str], str | dict[str, Any]] | None = None,
+    ) -> None:
+        self.text = text  # as typed
+        self.kind = kind
+        self.name = name  # the [packages] key it gets unless NAME= renames it
+        self.entry = entry  # the envr.toml value: the "kind:rest" shorthand or a table
+        self.pin = pin  # unpinned: version -> the entry pinned to it (what `envr add` writes once locked)
+
+    @property
+    def pinned(self) -> bool:
+        return self.pin is None
+
+
 if TYPE_CHECKING:
 
     class Source(Protocol):
+        """What a package source kind provides. Every member is required; sources that have nothing to do for
+        one use the named defaults below (as pre-commit's languages do), so mypy checks each kind whole."""
+
         kind: ClassVar[str]
+        shorthand: ClassVar[bool]  # entries may be written "kind:rest" (pypi:ruff==0.6.9)
+        resolves: ClassVar[bool]  # locking asks a registry: `envr lock` keeps unchanged entries' resolution
+        cli_form: ClassVar[str | None]  # how the command line writes one (pypi:REQUIREMENT); None: it does not
 
         def validate(self, spec: PackageSpec) -> None:
-            """Raise ProjectFileError (file:line, key) for anything wrong in the entry, without I/O.
-            Runs on every prompt that enters a project with packages: keep it free of heavy imports."""
+            """Raise ProjectFileError (file:line, key) for anything wrong in the entry, without I/O."""
 
         def version(self, spec: PackageSpec) -> str:
             """The version part of the store path name (e.g. '0.6.9'; 'local' or a short hash if none)."""
@@ -89,7 +118,11 @@ if TYPE_CHECKING:
         def recipe(self, spec: PackageSpec) -> dict[str, Any]:
             """Canonical, JSON-serialisable description of exactly what is built; the store hashes it (plus the
             platform) into the store path. Must not contain the URL for fixed-output url entries.
-            Also runs on the prompt's path: cheap, no network."""
+            Cheap and offline: it names the store path."""
+
+        def builds_in_place(self, spec: PackageSpec) -> bool:
+            """True when the output embeds its own path ($out in a build script): the store then realises
+            directly at the final store path, under its flock, instead of in a temp dir renamed into place."""
 
         def realise(self, spec: PackageSpec, out: Path, ctx: RealiseContext) -> None:
             """Fetch/build into out (an empty directory on the store's filesystem). Raise EnvrError on failure."""
@@ -97,9 +130,36 @@ if TYPE_CHECKING:
         def bins(self, spec: PackageSpec, out: Path) -> list[str]:
             """Paths, relative to out, of the executables to expose on PATH."""
 
-    # Optional, looked up with getattr by the store:
-    #   builds_in_place(spec) -> bool   True when the output embeds its own path ($out in a build script): the
-    #                                   store then realises directly at the final store path, under its lock.
+        def lock(self, spec: PackageSpec, environ: Mapping[str, str]) -> dict[str, Any]:
+            """The exact resolution envr.lock records for the entry (network allowed for resolving kinds)."""
+
+        def check_locked(self, spec: PackageSpec, locked: Mapping[str, Any]) -> str | None:
+            """Why the lock's entry no longer matches what envr.toml points at (None: it matches), offline."""
+
+        def parse_cli(self, text: str, rest: str, cwd: str) -> CliSpec:
+            """`KIND:REST` as typed on the command line; raise EnvrError with the accepted forms."""
+
+
+# Defaults a source assigns for the members it has nothing to do for.
+
+
+def never_in_place(spec: PackageSpec) -> bool:
+    return False
+
+
+def always_matches(spec: PackageSpec, locked: Mapping[str, Any]) -> str | None:
+    return None
+
+
+def no_cli(kind: str, forms: str) -> Callable[[str, str, str], CliSpec]:
+    """parse_cli for a kind that is only ever written in envr.toml."""
+
+    def parse_cli(text: str, rest: str, cwd: str) -> CliSpec:
+        from envr.errors import EnvrError
+
+        raise EnvrError(f"{text!r}: {kind} packages are written in envr.toml ({forms}), not on the command line")
+
+    return parse_cli
 
 
 def run_logged(argv: list[str], cwd: Path, env: Mapping[str, str], log_path: Path) -> tuple[int, str]:

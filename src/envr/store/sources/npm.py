@@ -36,7 +36,11 @@ from typing import Any, ClassVar
 
 from envr.errors import EnvrError, ProjectFileError
 from envr.store.hashing import file_sha256
-from envr.store.sources.base import PackageSpec, RealiseContext, run_logged
+from envr.store.sources.base import CliSpec, PackageSpec, RealiseContext, always_matches, never_in_place, run_logged
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from envr.store.sources.base import Source
 
 NO_NODE = (
     "node and npm are needed for npm packages: install Node.js (which includes npm), e.g. apt-get install nodejs npm"
@@ -136,6 +140,22 @@ def _last_error(log_text: str) -> str:
 
 class NpmSource:
     kind: ClassVar[str] = "npm"
+    shorthand: ClassVar[bool] = True
+    resolves: ClassVar[bool] = True
+    cli_form: ClassVar[str | None] = "npm:NAME[@VERSION]"
+    builds_in_place = staticmethod(never_in_place)
+    check_locked = staticmethod(always_matches)  # a tarball's sha256 is checked when realising
+
+    def parse_cli(self, text: str, rest: str, cwd: str) -> CliSpec:
+        """npm:NAME[@VERSION] (scoped too), named after the package without its scope."""
+        name, version = split_spec(rest)
+        pinned = bool(version and _EXACT.match(version))
+
+        def pin(exact: str) -> str:
+            return f"{self.kind}:{name}@{exact}"
+
+        entry = f"{self.kind}:{rest}"
+        return CliSpec(text, self.kind, name.rsplit("/", 1)[-1], entry, None if pinned else pin)
 
     def validate(self, spec: PackageSpec) -> None:
         unknown = sorted(k for k in spec.entry if k not in KEYS)
@@ -308,4 +328,4 @@ class NpmSource:
         return sorted(f"bin/{p.name}" for p in bindir.iterdir() if p.is_file() and os.access(p, os.X_OK))
 
 
-SOURCE = NpmSource()
+SOURCE: Source = NpmSource()  # annotated: mypy checks the kind implements the whole interface

@@ -44,7 +44,11 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from envr.errors import EnvrError, ProjectFileError
-from envr.store.sources.base import PackageSpec, RealiseContext, run_logged
+from envr.store.sources.base import CliSpec, PackageSpec, RealiseContext, always_matches, never_in_place, run_logged
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from envr.store.sources.base import Source
 
 _PYTHON_VERSION = re.compile(r"^[23]\.\d{1,3}(\.\d{1,3})?$")
 _EXTRA = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
@@ -201,6 +205,25 @@ def _last_error(log_text: str) -> str:
 
 class PypiSource:
     kind: ClassVar[str] = "pypi"
+    shorthand: ClassVar[bool] = True
+    resolves: ClassVar[bool] = True
+    cli_form: ClassVar[str | None] = "pypi:REQUIREMENT"
+    builds_in_place = staticmethod(never_in_place)
+    check_locked = staticmethod(always_matches)  # a requirement's resolution is the lock's own business
+
+    def parse_cli(self, text: str, rest: str, cwd: str) -> CliSpec:
+        """pypi:REQUIREMENT, named after the distribution (canonical: Cow_Say -> cow-say)."""
+        try:
+            req = Requirement(rest)
+        except InvalidRequirement as e:
+            raise EnvrError(f"{text!r}: not a valid requirement ({str(e).splitlines()[0]})") from None
+        pinned = req.url is not None or any(s.operator in ("==", "===") for s in req.specifier)
+
+        def pin(version: str) -> str:
+            extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+            return f"{self.kind}:{req.name}{extras}=={version}"
+
+        return CliSpec(text, self.kind, canonicalize_name(req.name), f"{self.kind}:{rest}", None if pinned else pin)
 
     def validate(self, spec: PackageSpec) -> None:
         unknown = sorted(k for k in spec.entry if k not in KEYS)
@@ -443,4 +466,4 @@ def _recorded_scripts(info: Path, bindir: Path) -> set[str]:
     return names
 
 
-SOURCE = PypiSource()
+SOURCE: Source = PypiSource()  # annotated: mypy checks the kind implements the whole interface

@@ -16,14 +16,15 @@ from envr import dirs
 from envr.errors import EnvrError
 from envr.store.sources import _archive as archive
 from envr.store.sources import _tree as build
+from envr.store.sources.base import always_matches, no_cli
 
 TYPE_CHECKING = False  # validate/version/recipe run on the prompt's path: network and hashing imports are lazy
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from pathlib import Path
     from typing import Any, ClassVar
 
-    from envr.store.sources.base import PackageSpec, RealiseContext
+    from envr.store.sources.base import PackageSpec, RealiseContext, Source
 
 OWN_KEYS = ("url", "sha256", "unpack", "file")
 ATTEMPTS = 3
@@ -36,6 +37,11 @@ class FetchError(EnvrError):
 
 class UrlSource:
     kind: ClassVar[str] = "url"
+    shorthand: ClassVar[bool] = False
+    resolves: ClassVar[bool] = False
+    cli_form: ClassVar[str | None] = None
+    check_locked = staticmethod(always_matches)  # the lock's sha256 is the entry's, compared as entry text
+    parse_cli = staticmethod(no_cli("url", '{ url = "...", sha256 = "..." }'))
 
     def validate(self, spec: PackageSpec) -> None:
         e = spec.entry
@@ -89,6 +95,9 @@ class UrlSource:
 
     def bins(self, spec: PackageSpec, out: Path) -> list[str]:
         return build.bins(spec, out)
+
+    def lock(self, spec: PackageSpec, environ: Mapping[str, str]) -> dict[str, Any]:
+        return {"sha256": str(spec.entry["sha256"]).lower()}
 
 
 def fetch(spec: PackageSpec, progress: Callable[[int, int | None], None] | None = None) -> str:
@@ -150,4 +159,4 @@ def _download(url: str, dest: str, progress: Callable[[int, int | None], None] |
     raise FetchError(f"cannot fetch {url}: {last}")
 
 
-SOURCE = UrlSource()
+SOURCE: Source = UrlSource()  # annotated: mypy checks the kind implements the whole interface

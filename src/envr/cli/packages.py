@@ -1,0 +1,161 @@
+"""Commands for a project's packages: sync, the lock, adding and removing, git hooks, gc."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from envr.cli.app import app, project_file, require_allowed, say, size
+from envr.errors import EnvrError
+from envr.project.file import FILENAME, logical_cwd
+from envr.project.load import load
+
+PANEL = "Packages and the lock"
+
+
+@app.command(rich_help_panel=PANEL)
+def sync(path: Annotated[str | None, typer.Argument(help="envr.toml or its directory")] = None) -> None:
+    """Realise every package of the project into the store (independent ones in parallel)."""
+    import time
+
+    from envr.project.packages import sync as sync_packages
+
+    file = project_file(path)
+    require_allowed(file)
+    project = load(file)
+    started = time.monotonic()
+    from envr.progress import Reporter
+
+    reporter = Reporter()
+    resolved, built = sync_packages(project, os.environ, reporter.say, progress=reporter.transfer)
+    _record_generation(file)
+    for name, r in resolved.items():
+        typer.echo(f"{name}\t{'built' if name in built else 'present'}\t{r.path}")
+    n = len(resolved)
+    say(
+        f"synced {n} package{'s' if n != 1 else ''} ({len(built)} built, {n - len(built)} already in the store)"
+        f" in {time.monotonic() - started:.1f}s"
+    )
+
+
+def _record_generation(file: str) -> None:
+    """After a sync: end any pin and record the project's environment as a generation (it is then a gc root)."""
+    from envr.history import generations
+    from envr.prompt.core import compute
+
+    if generations.unpin(file):
+        say("unpinned: the project runs its latest environment again")
+    compute(os.environ, os.path.dirname(file))
+
+
+@app.command("lock", rich_help_panel=PANEL)
+def lock_cmd(
+    names: Annotated[list[str] | None, typer.Argument(help="with --upgrade: the packages to re-resolve")] = None,
+    check: Annotated[bool, typer.Option("--check", help="exit 1, with a diff, if envr.lock does not match")] = False,
+    upgrade: Annotated[bool, typer.Option("--upgrade", help="re-resolve NAMEs (default: all), show changes")] = False,
+    path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None,
+) -> None:
+    """Write envr.lock: each package's exact resolution, so every clone installs the same artifacts."""
+    from envr.team import lock
+
+    file = project_file(path)
+    if check:
+        project = load(file)
+        problems = lock.check(project)
+        if problems:
+            typer.echo(f"{project.lock_file} does not match {file}:")
+            for line in problems:
+                typer.echo(f"  {line}")
+            say("run envr lock to update it")
+            raise typer.Exit(1)
+        say(f"{project.lock_file} matches {FILENAME}")
+        return
+    if names and not upgrade:
+        raise EnvrError("package names go with --upgrade (envr lock --upgrade NAME...)")
+    written, changes = lock.relock(file, set(names or []) if upgrade else None, os.environ, say)
+    for line in changes:
+        typer.echo(line)
+    if written is not None:
+        say(f"wrote {written}")
+
+
+@app.command(rich_help_panel=PANEL)
+def init(directory: Annotated[str, typer.Argument(help="where to write envr.toml")] = ".") -> None:
+    """Write a commented starter envr.toml (never overwrites one) and allow it."""
+    from envr.team.edit import init as init_project
+
+    say(f"wrote and allowed {init_project(directory)}")
+
+
+@app.command(rich_help_panel=PANEL)
+def add(
+    specs: Annotated[list[str], typer.Argument(help="pypi:REQUIREMENT or npm:NAME[@VERSION]")],
+    path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None,
+) -> None:
+    """Add packages to envr.toml (pinning unpinned ones), update envr.lock and realise them."""
+    from envr.team.edit import add as add_packages
+
+    file = project_file(path)
+    for line in add_packages(file, specs, os.environ, say):
+        typer.echo(line)
+
+
+@app.command(rich_help_panel=PANEL)
+def remove(
+    names: Annotated[list[str], typer.Argument(help="package names in [packages]")],
+    path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None,
+) -> None:
+    """Remove packages from envr.toml and envr.lock."""
+    from envr.team.edit import remove as remove_packages
+
+    file = project_file(path)
+    remove_packages(file, names, os.environ, say)
+    say(f"removed {', '.join(names)} from {file}")
+
+
+git_hook_app = typer.Typer(help="Git hooks for teams.", no_args_is_help=True)
+
+
+app.add_typer(git_hook_app, name="git-hook", rich_help_panel=PANEL)
+
+
+@git_hook_app.command("install")
+def git_hook_install(
+    force: Annotated[bool, typer.Option("--force", help="replace an existing, different pre-commit hook")] = False,
+) -> None:
+    """Install the pre-commit hook that refuses a commit whose envr.lock does not match envr.toml."""
+    from envr.team.edit import install_git_hook
+
+    say(f"installed {install_git_hook(logical_cwd(), force)}")
+
+
+@app.command(rich_help_panel=PANEL)
+def gc(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="list what would be deleted")] = False,
+    older_than: Annotated[
+        str | None, typer.Option("--older-than", help="first drop generations older than this (30d)")
+    ] = None,
+) -> None:
+    """Delete every store path no generation, profile or running envr uses; print the count and bytes freed."""
+    from envr.history import generations as gens
+    from envr.history import profile
+    from envr.store import store_dir
+    from envr.store.gc import collect
+
+    age = gens.parse_age(older_than) if older_than else None
+    if not dry_run:
+        for file in gens.prune_dead():
+            say(f"dropped the generations of {file} (its directory is gone)")
+        if age is not None:
+            dropped = gens.drop_older_than(age) + profile.drop_older_than(age)
+            say(f"dropped {dropped} generation{'s' if dropped != 1 else ''} older than {older_than}")
+    result = collect(store_dir(), gens.roots() | profile.roots(), dry_run=dry_run)
+    if dry_run:
+        for p in result.paths:
+            typer.echo(p)
+    freed = size(result.bytes)
+    n = len(result.paths)
+    what = "would delete" if dry_run else "deleted"
+    say(f"{what} {n} store path{'s' if n != 1 else ''}, {freed} freed; {result.live} kept")

@@ -1,0 +1,24 @@
+"""`envr allow`: approve exactly the content that was validated, and remember what it pins.
+
+The file is read once; those bytes are hashed, validated and approved, so what was checked is what is trusted
+(a file swapped between the check and the approval cannot slip in). Validation goes through the prompt's parse
+cache, so the first prompt after `envr allow` skips tomllib; a file that would not load raises before anything
+is approved.
+"""
+
+from __future__ import annotations
+
+from envr.project.load import cached
+from envr.trust import approvals
+from envr.trust.changes import record_approved
+
+
+def allow(project_file: str) -> str:
+    """Approve project_file's current content (and its lock's); returns the approved hash."""
+    with open(project_file, "rb") as f:
+        content = f.read()
+    digest = approvals.content_hash(project_file, content)
+    cached(project_file, content, digest)
+    approvals.approve(project_file, digest)
+    record_approved(project_file)
+    return digest
