@@ -61,7 +61,7 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 90) -> Any:
 
 
 def status() -> dict[str, Any]:
-    from envr.services.watch import read_status
+    from envr.services.watch.state import read_status
 
     return read_status() or {}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from envr import dirs
-from envr.fsutil import key_of, sha256, write_atomic
+from envr.fsutil import TMP_SUFFIX, key_of, sha256, write_atomic
 from envr.project.file import LOCKNAME
 
 ALLOWED = "allowed"
@@ -88,21 +88,36 @@ def deny(project_file: str) -> None:
     _write(project_file, "denied")
 
 
-def prune() -> list[str]:
-    """Drop approvals of project files that no longer exist; returns their paths."""
-    dropped = []
+def records() -> list[tuple[str, str, str]]:
+    """(record file, first line, project file) for every approval record: first is a content hash or 'denied'."""
+    out: list[tuple[str, str, str]] = []
     try:
         names = os.listdir(approvals_dir())
     except FileNotFoundError:
-        return []
+        return out
     for name in names:
+        if name.endswith(TMP_SUFFIX):
+            continue
         record = os.path.join(approvals_dir(), name)
         try:
             with open(record, encoding="utf-8", errors="surrogateescape") as f:
-                f.readline()
+                first = f.readline().strip()
                 path = f.readline().rstrip("\n")
         except OSError:
             continue
+        out.append((record, first, path))
+    return out
+
+
+def approved() -> dict[str, str]:
+    """Project file -> the content hash its approval names, for approvals (not denials) of existing files."""
+    return {path: first for _, first, path in records() if first and first != "denied" and os.path.isfile(path)}
+
+
+def prune() -> list[str]:
+    """Drop approvals of project files that no longer exist; returns their paths."""
+    dropped = []
+    for record, _, path in records():
         if not path or not os.path.exists(path):
             os.unlink(record)
             dropped.append(path or record)

@@ -1,28 +1,8 @@
-"""envr watch: realise approved projects' packages in the background, so the next `cd` finds them ready.
-
-    approvals dir ──(watchdog)──▶ rescan: which project files are approved, which directories to watch
-    project dirs  ──(watchdog)──▶ envr.toml / envr.lock changed ──▶ debounce ──▶ at most N realisations
-                                                                               (one child process each)
-
-- Only approved content is ever built. A change is checked against its approval before a build starts and
-  again by the build process itself (build scripts are code); an edited, not re-approved file is logged as
-  waiting for approval, and is built when its approval changes (the approvals dir is watched too).
-- Each realisation is a child process (`python -m envr.watch FILE`) in its own process group running
-  packages.sync, so a crash cannot take the watcher down and a stop can roll builds back: SIGTERM to the
-  group fails the build script, and realise removes its work dir (kill -9 would leave only unregistered
-  leftovers, which the store ignores and the next realise cleans).
-- A failure is logged with the build log's path and retried only on the next change of that project.
-- What a project's last realisation produced is held as temporary gc roots (store.roots) while the watcher
-  runs, so an `envr gc` before the user's next `cd` (which records a generation) does not collect it.
-- One instance per user: an flock on <state>/watch/lock, which also holds the owner's pid.
-- <state>/watch/status.json (rewritten atomically) says what it watches and what it last did;
-  <state>/watch/watch.log is the log.
-"""
+"""The watcher's loop: watchdog threads report events; the main thread debounces them and starts builds."""
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -30,161 +10,25 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from envr import dirs
-from envr.errors import EnvrError
-from envr.fsutil import write_atomic
-from envr.project.file import FILENAME, LOCKNAME
+from envr.project.file import FILENAME
+from envr.services.watch.state import (
+    BUILD_NOT_APPROVED,
+    BUILD_OK,
+    CHANGE_EVENTS,
+    MAX_WAIT_FACTOR,
+    SIGNAL_CHECK,
+    STOP_GRACE,
+    WATCHED_NAMES,
+    _now,
+    _write_json,
+    approved_projects,
+    log_path,
+    status_path,
+)
 from envr.trust import approvals as trust
-
-WATCHED_NAMES = frozenset({FILENAME, LOCKNAME})
-CHANGE_EVENTS = frozenset({"created", "modified", "deleted", "moved", "closed"})  # not opened/closed_no_write
-MAX_WAIT_FACTOR = 10  # a project changing without pause is still realised every 10 debounce periods
-SIGNAL_CHECK = 0.5  # the longest the main loop sleeps, so SIGTERM/SIGINT always act within this
-STOP_GRACE = 30.0  # seconds a stopped build may take to roll back before its group is killed
-LOG_ROTATE_BYTES = 1 << 20
-
-# exit codes of the build child
-BUILD_OK, BUILD_FAILED, BUILD_NOT_APPROVED = 0, 1, 3
-
-
-class AlreadyWatchingError(EnvrError):
-    """Another `envr watch` holds the lock."""
-
-
-def watch_dir() -> str:
-    return os.path.join(dirs.state_dir(), "watch")
-
-
-def lock_path() -> str:
-    return os.path.join(watch_dir(), "lock")
-
-
-def status_path() -> str:
-    return os.path.join(watch_dir(), "status.json")
-
-
-def log_path() -> str:
-    return os.path.join(watch_dir(), "watch.log")
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
-
-
-# --- approvals -------------------------------------------------------------------------------------------
-
-
-def approved_projects() -> dict[str, str]:
-    """Project file -> the content hash its approval names, for every approval that is not a denial and whose
-    project file still exists. (The file's current content may differ: then it waits for approval.)"""
-    found: dict[str, str] = {}
-    folder = trust.approvals_dir()
-    try:
-        names = os.listdir(folder)
-    except FileNotFoundError:
-        return found
-    for name in names:
-        if name.endswith(".tmp"):
-            continue
-        try:
-            with open(os.path.join(folder, name), encoding="utf-8", errors="surrogateescape") as f:
-                digest = f.readline().strip()
-                path = f.readline().rstrip("\n")
-        except OSError:
-            continue
-        if digest and digest != "denied" and path and os.path.isfile(path):
-            found[path] = digest
-    return found
-
-
-# --- one instance per user -------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def single_instance() -> Iterator[None]:
-    """Hold the watcher lock for the with block; raise AlreadyWatchingError naming the pid that holds it."""
-    os.makedirs(watch_dir(), exist_ok=True)
-    fd = os.open(lock_path(), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pid = _read_pid(fd)
-            who = f"pid {pid}" if pid else "another process"
-            raise AlreadyWatchingError(f"envr watch already runs ({who}); see envr watch --status") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
-    finally:
-        os.close(fd)  # drops the lock; the file stays (unlinking a lock file races with the next taker)
-
-
-def _read_pid(fd: int) -> int | None:
-    try:
-        return int(os.pread(fd, 32, 0).decode().strip() or "0") or None
-    except ValueError:
-        return None
-
-
-def running_pid() -> int | None:
-    """The pid of the running watcher, or None if none runs."""
-    try:
-        fd = os.open(lock_path(), os.O_RDONLY)
-    except FileNotFoundError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return _read_pid(fd) or -1
-        return None
-    finally:
-        os.close(fd)
-
-
-# --- status and log --------------------------------------------------------------------------------------
-
-
-def read_status() -> dict[str, Any] | None:
-    try:
-        with open(status_path(), encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _write_json(path: str, data: Mapping[str, Any]) -> None:
-    write_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
-
-
-class Log:
-    """Timestamped lines to <state>/watch/watch.log and to stderr (a terminal, or the service's journal)."""
-
-    def __init__(self, path: str, echo: bool = True) -> None:
-        self.path = path
-        self.echo = echo
-        self.lock = threading.Lock()
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with contextlib.suppress(OSError):
-            if os.path.getsize(path) > LOG_ROTATE_BYTES:
-                os.replace(path, path + ".1")
-
-    def __call__(self, message: str) -> None:
-        line = f"{_now()} {message}\n"
-        with self.lock:
-            with open(self.path, "a", encoding="utf-8", errors="surrogateescape") as f:
-                f.write(line)
-            if self.echo:
-                with contextlib.suppress(OSError, ValueError):
-                    sys.stderr.write(f"envr watch: {message}\n")
-                    sys.stderr.flush()
-
-
-# --- the watcher -----------------------------------------------------------------------------------------
 
 
 class Watcher:
@@ -357,7 +201,7 @@ class Watcher:
             self.log(f"{file} is {verdict.state}: waiting for approval ('envr allow') before realising")
             self._set(file, state="waiting for approval", message=f"{verdict.state}; run 'envr allow'")
             return
-        cmd = [sys.executable, "-m", "envr.services.watch", file, digest]
+        cmd = [sys.executable, "-m", "envr.services.watch.child", file, digest]
         try:
             proc = subprocess.Popen(
                 cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.environ, start_new_session=True
@@ -470,163 +314,3 @@ class Watcher:
             self.status["stopped"] = _now()
             self._save()
         self.log("stopped")
-
-
-def watch(jobs: int, debounce: float, environ: Mapping[str, str]) -> None:
-    """Run the watcher in the foreground until SIGTERM or SIGINT."""
-    with single_instance():
-        log = Log(log_path())
-        watcher = Watcher(jobs, debounce, environ, log)
-        signal.signal(signal.SIGTERM, watcher.stop)
-        signal.signal(signal.SIGINT, watcher.stop)
-        watcher.run()
-
-
-# --- envr watch --status / --print-service ---------------------------------------------------------------
-
-
-def status_text() -> tuple[str, bool]:
-    """What `envr watch --status` prints, and whether a watcher runs."""
-    pid = running_pid()
-    data = read_status() or {}
-    lines = []
-    if pid is None:
-        lines.append("envr watch: not running")
-        if data.get("stopped"):
-            lines.append(f"last ran as pid {data.get('pid')}, stopped {data['stopped']}")
-    else:
-        since = f" since {data['started']}" if data.get("pid") == pid and data.get("started") else ""
-        lines.append(f"envr watch: running (pid {pid}){since}, {data.get('jobs', '?')} builds at once")
-    lines.append(f"log: {log_path()}")
-    projects = data.get("projects", {})
-    watching = data.get("watching", [])
-    if pid is not None:
-        lines.append(f"watching {len(watching)} project{'s' if len(watching) != 1 else ''}:")
-        for file in watching:
-            entry = projects.get(file, {})
-            state = entry.get("state", "idle")
-            detail = f": {entry['message']}" if entry.get("message") else ""
-            at = f" at {entry['at']}" if entry.get("at") else ""
-            lines.append(f"  {file}  {state}{at}{detail}")
-    last = data.get("last")
-    if last:
-        detail = f": {last['message']}" if last.get("message") else ""
-        log = f" (log: {last['log']})" if last.get("log") else ""
-        lines.append(f"last: {last.get('state')} {last.get('project')} at {last.get('at')}{detail}{log}")
-    return "\n".join(lines), pid is not None
-
-
-SERVICE_ENV = ("PATH", "ENVR_STORE", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME")
-
-
-def service_text(kind: str, environ: Mapping[str, str]) -> str:
-    """A systemd user unit or a launchd agent plist running `envr watch` with this interpreter.
-
-    It carries PATH, ENVR_STORE and the XDG dirs of the calling shell, so builds see the same tools and the
-    watcher the same approvals and store as the shell that printed it."""
-    argv = [sys.executable, "-m", "envr", "watch"]
-    env = {k: environ[k] for k in SERVICE_ENV if environ.get(k)}
-    if kind == "systemd":
-
-        def quote(s: str) -> str:
-            return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"' if any(c in s for c in " \"'\\") else s
-
-        lines = [
-            "# ~/.config/systemd/user/envr-watch.service; then: systemctl --user enable --now envr-watch",
-            "[Unit]",
-            "Description=envr watch: realise approved projects' packages in the background",
-            "",
-            "[Service]",
-            "ExecStart=" + " ".join(quote(a) for a in argv),
-            *(f"Environment={quote(f'{k}={v}')}" for k, v in env.items()),
-            "Restart=on-failure",
-            "KillSignal=SIGTERM",
-            f"TimeoutStopSec={int(STOP_GRACE) + 15}",
-            "",
-            "[Install]",
-            "WantedBy=default.target",
-        ]
-        return "\n".join(lines) + "\n"
-    if kind == "launchd":
-        from xml.sax.saxutils import escape
-
-        def string(s: str) -> str:
-            return f"<string>{escape(s)}</string>"
-
-        env_xml = "".join(f"\n    <key>{escape(k)}</key>{string(v)}" for k, v in env.items())
-        args_xml = "".join(f"\n    {string(a)}" for a in argv)
-        return f"""<?xml version="1.0" encoding="UTF-8"?>
-<!-- ~/Library/LaunchAgents/org.envr.watch.plist; then: launchctl load ~/Library/LaunchAgents/org.envr.watch.plist -->
-<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
-<plist version="1.0">
-<dict>
-  <key>Label</key><string>org.envr.watch</string>
-  <key>ProgramArguments</key>
-  <array>{args_xml}
-  </array>
-  <key>EnvironmentVariables</key>
-  <dict>{env_xml}
-  </dict>
-  <key>RunAtLoad</key><true/>
-  <key>KeepAlive</key><dict><key>SuccessfulExit</key><false/></dict>
-  <key>StandardErrorPath</key>{string(log_path() + ".stderr")}
-</dict>
-</plist>
-"""
-    raise EnvrError(f"unknown service kind {kind!r}; envr prints systemd or launchd")
-
-
-# --- the build child -------------------------------------------------------------------------------------
-
-
-def _build_main(argv: list[str]) -> int:
-    """`python -m envr.watch FILE DIGEST`: realise FILE's packages if its content is still the approved DIGEST.
-
-    Prints one JSON line on stdout ({"built": [...]} or {"error": ..., "logs": [...]}); progress on stderr."""
-    file, expected = argv[0], argv[1]
-
-    def interrupted(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)  # unwinds through realise, which removes its work dir
-
-    signal.signal(signal.SIGTERM, interrupted)
-    signal.signal(signal.SIGINT, interrupted)
-
-    def say(message: str) -> None:
-        print(f"envr: {message}", file=sys.stderr, flush=True)
-
-    def result(code: int, **data: Any) -> int:
-        print(json.dumps(data), flush=True)
-        return code
-
-    from envr.project.load import parse
-    from envr.project.packages import sync
-
-    try:
-        with open(file, "rb") as f:
-            content = f.read()
-        digest = trust.content_hash(file, content)
-        verdict = trust.check(file, digest)
-        if not verdict.allowed or digest != expected:
-            return result(BUILD_NOT_APPROVED, error=f"{file} is {verdict.state if not verdict.allowed else 'changed'}")
-        project = parse(file, content)
-        resolved, built = sync(project, os.environ, say)
-    except EnvrError as e:
-        return result(BUILD_FAILED, error=str(e), logs=_log_paths(str(e)))
-    except OSError as e:
-        return result(BUILD_FAILED, error=f"{file}: {e.strerror or e}")
-    return result(BUILD_OK, built=built, paths=[r.path for r in resolved.values()])
-
-
-def _log_paths(message: str) -> list[str]:
-    """Build log paths a realise error names (its message ends with the log's path)."""
-    logs = os.path.join(dirs.state_dir(), "logs") + os.sep
-    found = []
-    for word in message.replace("(", " ").replace(")", " ").split():
-        word = word.rstrip(".,;:")
-        if word.startswith(logs) and word not in found:
-            found.append(word)
-    return found
-
-
-if __name__ == "__main__":
-    sys.exit(_build_main(sys.argv[1:]))
