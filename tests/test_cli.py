@@ -178,7 +178,7 @@ def test_a_whole_second_mtime_is_rechecked_for_longer(isolated: Path) -> None:
     """On filesystems that keep whole seconds, a file edited within the last ~3 s is re-checked next prompt."""
     import time
 
-    from envr.prompt.core import Watch
+    from envr.prompt.watched import Watched as Watch
 
     f = isolated / "f"
     f.write_text("x")

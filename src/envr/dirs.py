@@ -10,18 +10,42 @@ import sys
 
 APP = "envr"
 
+_settled: dict[str, str] | None = None
+
+
+def settle(environ: dict[str, str]) -> None:
+    """Read envr's own directories from environ from now on: the environment before any project was applied.
+
+    The prompt core and the CLI call this with the reverted environment, so a project's [env] (a HOME, an
+    XDG dir) can never move envr's approvals, store or caches, whichever shell the next core runs in."""
+    global _settled
+    _settled = environ
+
+
+def setting(var: str) -> str:
+    """An environment variable of envr's own (ENVR_STORE, ENVR_AUTO_SYNC, XDG_*), as settled (see settle)."""
+    return (os.environ if _settled is None else _settled).get(var, "")
+
+
+_get = setting
+
+
+def _home() -> str:
+    home = _get("HOME")
+    return home if home else os.path.expanduser("~")
+
 
 def _xdg(var: str, fallback: str) -> str:
-    value = os.environ.get(var, "").strip()
+    value = _get(var).strip()
     if not value:
-        value = os.path.expanduser(fallback)
+        value = os.path.join(_home(), fallback)
     return os.path.join(value, APP)
 
 
 def data_dir() -> str:
     """Approvals, the store registry, generations."""
     if sys.platform.startswith("linux"):
-        return _xdg("XDG_DATA_HOME", "~/.local/share")
+        return _xdg("XDG_DATA_HOME", ".local/share")
     import platformdirs
 
     return platformdirs.user_data_dir(APP, appauthor=False)
@@ -30,7 +54,7 @@ def data_dir() -> str:
 def cache_dir() -> str:
     """Things that can be thrown away at any time: prompt stamps, download caches."""
     if sys.platform.startswith("linux"):
-        return _xdg("XDG_CACHE_HOME", "~/.cache")
+        return _xdg("XDG_CACHE_HOME", ".cache")
     import platformdirs
 
     return platformdirs.user_cache_dir(APP, appauthor=False)
@@ -39,7 +63,7 @@ def cache_dir() -> str:
 def state_dir() -> str:
     """Logs."""
     if sys.platform.startswith("linux"):
-        return _xdg("XDG_STATE_HOME", "~/.local/state")
+        return _xdg("XDG_STATE_HOME", ".local/state")
     import platformdirs
 
     return platformdirs.user_state_dir(APP, appauthor=False)

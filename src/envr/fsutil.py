@@ -120,3 +120,35 @@ def memo_save(kind: str, key: str, value: object) -> None:
         write_atomic(path, data)
     except (OSError, ValueError):
         pass
+
+
+def tree_signature(root: str) -> str:
+    """A cheap fingerprint of a file or tree: names, kinds, modes, sizes, inodes and both mtime and ctime of
+    every entry, so an edit that restores the mtime (`touch -d`) still shows in the ctime. Stats only."""
+    h = sha256()
+
+    def add(rel: bytes, st: os.stat_result) -> None:
+        h.update(rel + b"\0%d %d %d %d %d\n" % (st.st_mode, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
+
+    add(b".", os.lstat(root))
+    if os.path.isdir(root) and not os.path.islink(root):
+        for parent, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            for name in sorted(dirnames + filenames):
+                p = os.path.join(parent, name)
+                add(os.path.relpath(p, root).encode("utf-8", "surrogateescape"), os.lstat(p))
+    return h.hexdigest()
+
+
+def which_identity(command: str, path_value: str) -> str:
+    """Which file `command` runs as on this PATH, and which version of that file (inode, size, mtime): a recipe
+    that asks a tool for its version can be trusted to get the same answer while this is unchanged."""
+    for d in path_value.split(":") if path_value else []:
+        candidate = os.path.join(d or ".", command)
+        try:
+            st = os.stat(candidate)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and os.access(candidate, os.X_OK):
+            return f"{os.path.realpath(candidate)} {st.st_ino} {st.st_size} {st.st_mtime_ns}"
+    return ""

@@ -14,8 +14,8 @@ REGISTRATIONS = {
     "zsh": 'print -rl -- "${precmd_functions[@]}"',
     "fish": "functions --handlers-type generic",
 }
-# A line that, appended to the core's output, makes the next check see a change (as if $PWD had moved).
-FORGET_PWD = {"bash": "_envr_pwd=''", "zsh": "_envr_pwd=''", "fish": "set -g _envr_pwd ''"}
+# A line that, appended to the core's output, makes the next check run the core again (as a racy file does).
+RECHECK = {"bash": "_envr_racy=1", "zsh": "_envr_racy=1", "fish": "set -g _envr_racy 1"}
 
 
 def test_the_documented_install_line_works(session: Session) -> None:
@@ -46,14 +46,14 @@ def test_installing_the_hook_twice_runs_it_once_per_prompt(session: Session) -> 
     assert len(res.hook) == 1 and "loaded" in res.hook[0], res.hook
 
     # Make every run of the core ask for another one: a second registration would then run it twice a prompt.
-    wrapper, counter = session.counting_python(extra_output=FORGET_PWD[sh.kind])
+    wrapper, counter = session.counting_python(extra_output=RECHECK[sh.kind])
     sh.set_hook_var("py", str(wrapper))
     assert runs(counter) == 0  # nothing changed at that prompt
-    sh.cd(session.work)
+    sh.run(RECHECK[sh.kind])
     for expected in range(1, 5):
         assert runs(counter) == expected
         assert sh.run("true").hook == []
-    assert sh.var("A") is None
+    assert sh.var("A") == "1"
 
 
 def test_invalid_toml_leaves_a_working_prompt_and_one_line(session: Session, sh: Shell) -> None:
@@ -106,14 +106,25 @@ def test_a_hook_whose_interpreter_was_deleted_leaves_a_working_prompt(session: S
     sh.source(script)
     root = session.work / "proj"
     session.allow(write_project(root, {"A": "1"}, prepend=["bin"]))
+    age(session.tmp)  # nothing just written, so nothing to look at again
     assert len(sh.cd(root).hook) == 1
     assert sh.var("A") == "1"
 
     python.unlink()
+    # Leaving needs no interpreter: the hook reverts by itself, as the core wrote at load time.
     res = sh.run(f"cd {sh.q(session.work)}; {sh.fail_with(42)}")
+    assert len(res.hook) == 1 and "unloaded" in res.hook[0], res.hook
+    assert sh.status() == 42
+    assert sh.var("A") is None
+    # Entering a project this shell never loaded does: one line naming the missing interpreter, once.
+    other = session.work / "other"
+    session.allow(write_project(other, {"B": "2"}))
+    res = sh.run(f"cd {sh.q(other)}; {sh.fail_with(42)}")
     assert len(res.hook) == 1 and str(python) in res.hook[0], res.hook
     assert sh.status() == 42
-    res = sh.run(f"cd {sh.q(root)}; {sh.fail_with(1)}")
+    third = session.work / "third"
+    session.allow(write_project(third, {"C": "3"}))
+    res = sh.run(f"cd {sh.q(third)}; {sh.fail_with(1)}")
     assert res.hook == []
     assert sh.status() == 1
 
@@ -142,7 +153,8 @@ def test_a_failing_core_is_not_retried_until_something_changes(session: Session,
     wrapper.chmod(0o755)
     sh.set_hook_var("py", str(wrapper))
     before = sh.state()
-    (session.work / "elsewhere").mkdir()
+
+    session.allow(write_project(session.work / "elsewhere", {"A": "1"}))  # a project the core must load
 
     res = sh.run(f"cd elsewhere; {sh.fail_with(42)}")
 
@@ -152,7 +164,8 @@ def test_a_failing_core_is_not_retried_until_something_changes(session: Session,
         assert sh.run("true").hook == []
     assert runs(counter) == 1
     assert sh.state() == before
-    assert sh.cd(session.work).hook == ["envr: it broke"]
+    session.allow(write_project(session.work / "next", {"A": "1"}))
+    assert sh.cd(session.work / "next").hook == ["envr: it broke"]  # something changed: asked again
 
 
 def test_the_status_before_the_hook_is_the_status_after_it(session: Session, sh: Shell) -> None:
@@ -194,15 +207,22 @@ def test_steady_state_starts_no_process(session: Session) -> None:
 
     still(1)
     sh.cd(root)
-    assert runs(counter) == 2
+    assert runs(counter) == 2  # a project this shell never loaded: the core loads it
     assert sh.var("A") == "1"
     still(2)
-    sh.cd(root / "sub")
-    assert runs(counter) == 3
-    still(3)
+    sh.cd(root / "sub")  # moving within the project: no process
+    assert runs(counter) == 2
+    still(2)
+    sh.cd(session.work)  # leaving for no project: the hook reverts by itself
+    assert runs(counter) == 2
+    assert sh.var("A") is None
+    still(2)
+    sh.cd(root)  # back into a project loaded before, nothing changed: from the hook's cache
+    assert runs(counter) == 2
+    assert sh.var("A") == "1"
     sh.cd(session.work)
-    assert runs(counter) == 4
-    still(4)
+    assert runs(counter) == 2
+    assert sh.var("A") is None
 
     # A project file stamped in the future (clock skew, an unpacked archive) is no reason to look again.
     future = time.time_ns() + 3600 * 10**9
@@ -210,8 +230,8 @@ def test_steady_state_starts_no_process(session: Session) -> None:
     session.allow(root / "envr.toml")
     age(session.tmp / "xdg-data")
     sh.cd(root)
-    assert runs(counter) == 5
-    still(5)
+    assert runs(counter) == 3  # the approval changed: the cached load no longer holds
+    still(3)
     assert sh.environ()["PATH"] == f"{root}/bin:{SYSTEM_PATH}"
 
 

@@ -71,56 +71,11 @@ def prune() -> None:
 
 @app.command(rich_help_panel=PANEL)
 def status() -> None:
-    """What is active here, whether it is trusted, and what it sets."""
-    from envr.prompt.core import compute
-    from envr.prompt.state import STATE_VAR, State
+    """What is active here, whether it is trusted, and what it sets (writes nothing, builds nothing)."""
+    from envr.prompt.status import report
 
-    pwd = logical_cwd()
-    loaded = State.decode(os.environ.get(STATE_VAR))
-    if loaded is None:
-        typer.echo("loaded: nothing")
-    else:
-        typer.echo(f"loaded: {loaded.root} ({loaded.file})")
-    outcome = compute(os.environ, pwd)
-    file = find_project_file(pwd)
-    if file is None:
-        typer.echo(f"project: none ({FILENAME} not found at or above {pwd})")
-        return
-    typer.echo(f"project: {os.path.dirname(file)}")
-    verdict = outcome.verdict
-    typer.echo(f"trust: {verdict.state if verdict else 'unknown'}")
-    if outcome.error is not None:
-        typer.echo(f"error: {outcome.error}")
-    elif verdict is not None and not verdict.allowed:
-        typer.echo("blocked: run 'envr allow' after reviewing the file")
-        if verdict.state == trust.CHANGED:
-            from envr.trust.changes import changes_since_approved
-
-            changed = changes_since_approved(file)
-            if changed:
-                typer.echo(f"changed since allowed: {changed}")
-    if outcome.project is not None:
-        p = outcome.project
-        for name, value in p.env.items():
-            shown = "unset" if value is None else repr(outcome.target.get(name, ""))
-            typer.echo(f"  {name}: {shown}   (env.{name} in {FILENAME})")
-        for key, items in (("prepend", p.prepend), ("append", p.append)):
-            for item in items:
-                typer.echo(f"  PATH {key}: {item}")
-        _status_generation(p.file)
-    if outcome.delta:
-        pending = ", ".join(sorted(k for k in outcome.delta if k != STATE_VAR)) or "state only"
-        typer.echo(f"pending at next prompt: {pending}")
-
-
-def _status_generation(file: str) -> None:
-    from envr.history import generations
-
-    latest, pin = generations.active(file, trust.content_hash(file))
-    if pin is not None:
-        typer.echo(f"generation: pinned older generation {pin} (latest {latest}); envr sync returns to the latest")
-    elif latest:
-        typer.echo(f"generation: {latest} (latest)")
+    for line in report(os.environ, logical_cwd()):
+        typer.echo(line)
 
 
 @app.command(rich_help_panel=PANEL, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -132,7 +87,7 @@ def exec(
     ] = False,
 ) -> None:
     """Run COMMAND with DIR's environment (its packages realised from envr.lock), without a hook."""
-    from envr.prompt.core import compute
+    from envr.prompt.entry import run
 
     if not os.path.isdir(directory):
         raise EnvrError(f"{directory}: not a directory")
@@ -148,7 +103,7 @@ def exec(
             from envr.project.packages import sync as sync_packages
 
             sync_packages(project, os.environ, say)
-    outcome = compute(os.environ, start)
+    outcome, _ = run(os.environ, start)  # records the generation: a gc root, as entering does
     if outcome.error is not None:
         raise outcome.error
     if outcome.verdict is not None and not outcome.verdict.allowed:

@@ -43,11 +43,11 @@ def sync(path: Annotated[str | None, typer.Argument(help="envr.toml or its direc
 def _record_generation(file: str) -> None:
     """After a sync: end any pin and record the project's environment as a generation (it is then a gc root)."""
     from envr.history import generations
-    from envr.prompt.core import compute
+    from envr.prompt.entry import run
 
     if generations.unpin(file):
         say("unpinned: the project runs its latest environment again")
-    compute(os.environ, os.path.dirname(file))
+    run(os.environ, os.path.dirname(file))
 
 
 @app.command("lock", rich_help_panel=PANEL)

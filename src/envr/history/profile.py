@@ -117,7 +117,7 @@ def install(specs: list[str], environ: Mapping[str, str], say: Callable[[str], N
     typed = {p.name: p.text for p in given}
     where = os.path.join(profile_dir(), "manifest")
     parsed = validate(where, "", os.getcwd(), table)
-    store = store_dir(environ)
+    store = store_dir()
     with _lock():
         with store_flock(store):
             resolved = resolve(parsed, store)

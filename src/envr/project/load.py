@@ -44,15 +44,21 @@ def cache_key(project_file: str, digest: str) -> str:
     return key_of(f"{__version__}\0{project_file}\0{digest}")
 
 
-def cached(project_file: str, content: bytes, digest: str, save: bool = True) -> Project:
-    """parse(), reusing the result for content (approved as digest) parsed before. Only files that validated
-    are ever cached; a value marshal cannot hold (a TOML date) is simply parsed every time."""
+def lookup(project_file: str, content: bytes, digest: str) -> Project | None:
+    """The parsed project for content approved as digest, if it was parsed (and validated) before."""
     hit = memo_load(PARSED, cache_key(project_file, digest))
     if isinstance(hit, tuple) and len(hit) == 4:
         env, prepend, append, packages = hit
         return Project(os.path.dirname(project_file), project_file, content, env, prepend, append, packages)
-    project = parse(project_file, content)
-    if save:
+    return None
+
+
+def cached(project_file: str, content: bytes, digest: str) -> Project:
+    """parse(), reusing the result for content (approved as digest) parsed before, and remembering it. Only
+    files that validated are ever cached; a value marshal cannot hold (a TOML date) is parsed every time."""
+    project = lookup(project_file, content, digest)
+    if project is None:
+        project = parse(project_file, content)
         remember(project, digest)
     return project
 

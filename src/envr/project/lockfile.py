@@ -57,6 +57,13 @@ class LockError(EnvrError):
     """envr.lock is unreadable, of another format version, or does not match envr.toml."""
 
 
+class Unread:
+    """The default of for_project's content: read the file."""
+
+
+UNREAD = Unread()
+
+
 class Lock:
     __slots__ = ("packages", "packages_hash")
 
@@ -101,15 +108,21 @@ def parse(text: str, where: str = LOCKNAME) -> Lock:
 
 
 def read(path: str) -> Lock | None:
-    """The lock at path, or None if there is none. Parsed results are cached by content (marshal), so the
-    prompt does not pay for tomllib on every entry."""
+    """The lock at path, or None if there is none."""
+    from envr.fsutil import read_regular
+
     try:
-        with open(path, "rb") as f:
-            content = f.read()
+        content = read_regular(path)
     except FileNotFoundError:
         return None
     except OSError as e:
         raise LockError(f"{path}: cannot read: {e.strerror}") from None
+    return from_bytes(content, path)
+
+
+def from_bytes(content: bytes, path: str) -> Lock:
+    """The lock these bytes hold (read once by the caller, who also hashed them for the approval). Parsed
+    results are cached by content (marshal), so the prompt does not pay for tomllib on every entry."""
     key = sha256(b"envr.lock\0" + content).hexdigest()[:40]
     cached = memo_load("parsed-locks", key)
     if isinstance(cached, tuple) and len(cached) == 2:
@@ -123,10 +136,16 @@ def read(path: str) -> Lock | None:
     return lock
 
 
-def for_project(project: Project) -> Lock | None:
+def for_project(project: Project, content: bytes | Unread | None = UNREAD) -> Lock | None:
     """The project's lock if it has one, checked against envr.toml: a stale lock is an error naming
-    `envr lock`, never a silent re-resolve. None when there is no lock (packages resolve as before locks)."""
-    lock = read(project.lock_file)
+    `envr lock`, never a silent re-resolve. None when there is no lock (packages resolve as before locks).
+
+    content: the lock's bytes as the caller read them (None: there is no lock), so that what was approved
+    is what is used; by default the file is read now."""
+    if isinstance(content, Unread):
+        lock = read(project.lock_file)
+    else:
+        lock = None if content is None else from_bytes(content, project.lock_file)
     if lock is None:
         return None
     if lock.packages_hash != section_hash(project.packages):

@@ -15,10 +15,10 @@ Everything else belongs to the source module (envr.sources.<kind>), which valida
 from __future__ import annotations
 
 import os
-import time
 
-from envr.errors import EnvrError, ProjectFileError, SyncInterrupted
+from envr.errors import EnvrError, ProjectFileError
 from envr.project.file import Project, locate
+from envr.project.lockfile import UNREAD
 from envr.store.sources import KINDS, PackageSpec, source_for
 
 TYPE_CHECKING = False  # this module is on the prompt's path for projects with packages: no typing, re, dataclasses
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any
 
-    from envr.project.lockfile import Lock
+    from envr.project.lockfile import Lock, Unread
     from envr.store.sources import Source
 
 COMMON_KEYS = ("prefer",)
@@ -194,7 +194,7 @@ def sync(
     from envr.store import store_dir
     from envr.store.realise import realise
 
-    store = store_dir(environ)
+    store = store_dir()
     specs = specs_of(project)
     lock = lock_of(project)
     resolved = resolve(specs, store, {} if only is not None else None, lock)  # `only`: the caller reported failures
@@ -221,27 +221,10 @@ def sync(
             if errors:
                 raise errors[0]
         keep_alive(store, [r.path for r in resolved.values()])
-    import contextlib
+    from envr.project import attempts
 
-    with contextlib.suppress(FileNotFoundError):  # prompts may auto-sync this project again
-        os.unlink(_interrupted_marker(project))
+    attempts.forget(project.file)  # a prompt that gave up on this content may realise it again
     return resolved, built
-
-
-def _interrupted_marker(project: Project) -> str:
-    """Where a Ctrl-C'd auto-sync of this project is remembered until a sync of it succeeds."""
-    from envr import dirs
-    from envr.fsutil import key_of
-
-    return os.path.join(dirs.cache_dir(), "interrupted", key_of(project.file, 32))
-
-
-def _read_lines(path: str) -> list[str] | None:
-    try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as f:
-            return f.read().splitlines()
-    except OSError:
-        return None
 
 
 def _with_inputs(specs: list[PackageSpec], names: list[str]) -> set[str]:
@@ -256,53 +239,38 @@ def _with_inputs(specs: list[PackageSpec], names: list[str]) -> set[str]:
     return want
 
 
-def package_bins(project: Project, environ: Mapping[str, str]) -> tuple[list[str], list[str], list[str]]:
-    """(PATH dirs in file order, names of packages not realised, their store paths).
+class View:
+    """A project's packages as the prompt sees them: the realised ones' PATH dirs in order, the rest by name."""
 
-    The realised case costs one stat per package and one indexed sqlite read. Missing packages are realised
-    now (progress on stderr) unless ENVR_AUTO_SYNC=0, in which case they are left out and reported."""
-    from envr.progress import Reporter
+    __slots__ = ("bins", "depends", "failed", "missing", "paths")
+
+    def __init__(self) -> None:
+        self.bins: list[str] = []  # PATH dirs of the realised packages, in PATH order
+        self.paths: dict[str, str] = {}  # name -> store path, realised or not
+        self.missing: list[str] = []  # names not realised (or whose recipe could not be made), in file order
+        self.failed: dict[str, str] = {}  # name -> why its recipe could not be made
+        self.depends: list[tuple[str, str, object]] = []  # what the store paths' names depend on (Source.depends_on)
+
+
+def view(
+    project: Project, environ: Mapping[str, str], lock_content: bytes | Unread | None = UNREAD, store: str | None = None
+) -> View:
+    """Which packages are realised and where they go on PATH: one stat per package, nothing written, nothing
+    built (the prompt decides about realising). lock_content: envr.lock's bytes as the caller read them."""
+    from envr.project.lockfile import for_project
     from envr.store import bin_dir, looks_valid, store_dir
 
-    reporter = Reporter()
-    say = reporter.say
-    store = store_dir(environ)
+    store = store or store_dir()
     specs = specs_of(project)
-    failed: dict[str, str] = {}
-    resolved = resolve(specs, store, failed, lock_of(project))
-    for message in failed.values():
-        say(message)
+    out = View()
+    resolved = resolve(specs, store, out.failed, for_project(project, lock_content))
     valid = {r.path for r in resolved.values() if looks_valid(r.path)}
-    missing = [name for name, r in resolved.items() if r.path not in valid]
-    if missing and environ.get("ENVR_AUTO_SYNC", "1") != "0":
-        paths = [resolved[n].path for n in missing]
-        marker = _interrupted_marker(project)
-        if _read_lines(marker) == paths:  # Ctrl-C'd before: do not start the same build at every prompt
-            raise SyncInterrupted(missing, paths)
-        started = time.monotonic()
-        try:
-            _, built = sync(project, environ, say, only=missing, progress=reporter.transfer)
-            if built:
-                say(f"synced {', '.join(missing)} in {time.monotonic() - started:.1f}s")
-            else:  # another process (envr watch, a sync in another shell) finished them while we waited
-                say(f"{', '.join(missing)} realised meanwhile by another envr (envr watch?); nothing to do")
-        except KeyboardInterrupt:
-            # Remembered, because fish cancels the whole prompt handler on Ctrl-C: its next prompt runs the
-            # core again, which must then leave the shell alone instead of restarting the build.
-            os.makedirs(os.path.dirname(marker), exist_ok=True)
-            with open(marker, "w", encoding="utf-8", errors="surrogateescape") as f:
-                f.write("".join(p + "\n" for p in paths))
-            reporter.say("interrupted")
-            raise SyncInterrupted(missing, paths) from None
-        except EnvrError as e:  # load what is there; the status line names what is missing
-            say(str(e))
-        valid = {r.path for r in resolved.values() if looks_valid(r.path)}
-        missing = [name for name, r in resolved.items() if r.path not in valid]
-    ready = [r for r in resolved.values() if r.path in valid]
-    ordered = _path_order(ready)
-    missing_paths = [resolved[n].path for n in missing]
-    missing = [s.name for s in specs if s.name in failed or s.name in missing]
-    return [bin_dir(r.path) for r in ordered], missing, missing_paths
+    out.bins = [bin_dir(r.path) for r in _path_order([r for r in resolved.values() if r.path in valid])]
+    out.paths = {name: r.path for name, r in resolved.items()}
+    out.missing = [s.name for s in specs if s.name in out.failed or out.paths[s.name] not in valid]
+    for r in resolved.values():
+        out.depends.extend(r.source.depends_on(r.spec, environ))
+    return out
 
 
 def _path_order(ready: list[Resolved]) -> list[Resolved]:

@@ -89,3 +89,36 @@ def activation(project: Project, base: Mapping[str, str], package_bins: Sequence
     act.prepend = path_entries(project, project.prepend, scope, "prepend") + list(package_bins)
     act.append = path_entries(project, project.append, scope, "append")
     return act
+
+
+def referenced(project: Project) -> set[str]:
+    """The names the project's templates read from the environment (`${NAME}`), ENVR_ROOT aside: what else
+    an activation depends on, besides the files, for the hook to know when a cached one still holds."""
+    names: set[str] = set()
+    templates = [t for t in project.env.values() if t is not None] + list(project.prepend) + list(project.append)
+    for template in templates:
+        i = template.find("${")
+        while i >= 0:
+            close = template.find("}", i + 2)
+            name = template[i + 2 : close] if close > 0 else ""
+            if name and name[0] in _NAME_START and all(c in _NAME_CHARS for c in name) and not _escaped(template, i):
+                names.add(name)
+            i = template.find("${", i + 2)
+    names.discard("ENVR_ROOT")
+    return names
+
+
+def _escaped(template: str, i: int) -> bool:
+    """Whether the $ at i is the second of a `$$` (a literal $), counting from the start as interpolate does."""
+    j = 0
+    while j < i:
+        j = template.find("$", j)
+        if j < 0 or j >= i:
+            return False
+        if template.startswith("$$", j):
+            if j + 1 == i:
+                return True
+            j += 2
+        else:
+            j += 1
+    return False

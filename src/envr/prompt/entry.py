@@ -1,6 +1,8 @@
-"""`envr export FORMAT`, the entry the prompt hook calls by absolute interpreter path.
+"""`envr export FORMAT`: the entry the prompt hook calls by absolute interpreter path (`python -I`).
 
-Kept apart from the typer CLI so a prompt pays for the interpreter, tomllib and json, and nothing else.
+compute (pure) -> realise what is missing (prompt.autosync, once per content) -> commit (stamps, caches, a
+generation) -> render the change and, for a hook, its state (shells.hookstate). Kept apart from the typer CLI so
+a prompt pays for the interpreter and the core, nothing else.
 """
 
 from __future__ import annotations
@@ -10,44 +12,16 @@ import sys
 
 from envr.errors import EnvrError
 
-USAGE = "usage: envr export bash|zsh|fish|json|dotenv|github"
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
-
-def _hook_output(shell: str, outcome: object, said: str) -> str:
     from envr.prompt.core import Outcome
-    from envr.shells import render_changes, renderer
+    from envr.prompt.state import State
+    from envr.shells.hookstate import Enter, HookState, Leave
 
-    assert isinstance(outcome, Outcome)
-    r = renderer(shell)
-    text = render_changes(shell, outcome.delta)
-    pwd = "" if outcome.watch.racy else os.environ.get("PWD", "")
-    lines = [
-        r.assign("_envr_pwd", pwd),
-        r.assign("_envr_seen", outcome.target.get("ENVR_STATE", "")),
-        r.assign("_envr_said", said),
-    ]
-    if shell == "fish":
-        lines.append(r.assign_list("_envr_test", fish_test_args(outcome.watch.absent, outcome.watch.present)))
-    else:
-        lines.append(r.assign_list("_envr_absent", outcome.watch.absent))
-        lines.append(r.assign_list("_envr_present", [x for pair in outcome.watch.present for x in pair]))
-    return text + "".join(line + "\n" for line in lines)
-
-
-def fish_test_args(absent: list[str], present: list[tuple[str, str]]) -> list[str]:
-    """Arguments for one `test $_envr_test` that is true while nothing watched has moved.
-
-    fish spends ~10 µs per builtin call, so the whole check is a single call of its `test`, which takes the
-    list as plain arguments: data, never parsed as shell code. Every path is absolute, so none can be
-    mistaken for an operator.
-    """
-    terms: list[list[str]] = [["!", "-e", path] for path in absent]
-    for file, stamp in present:
-        terms.append(["-e", file, "-a", "-e", stamp, "-a", "!", file, "-nt", stamp, "-a", "!", file, "-ot", stamp])
-    args: list[str] = []
-    for term in terms:
-        args += (["-a"] if args else []) + term
-    return args or ["-n", "unchanged"]
+USAGE = "usage: envr export bash|zsh|fish|json|dotenv|github"
+HOOKS = ("bash", "zsh", "fish")
 
 
 def one_line(text: str) -> str:
@@ -55,33 +29,61 @@ def one_line(text: str) -> str:
     return text.translate({c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))})
 
 
+def run(environ: Mapping[str, str], pwd: str) -> tuple[Outcome, dict[str, str | None]]:
+    """The core as the hook runs it: compute, realise what is missing, commit. Returns the outcome and the
+    stamps of what it watched."""
+    from envr.errors import SyncInterrupted
+    from envr.prompt import autosync
+    from envr.prompt.commit import commit
+    from envr.prompt.core import compute
+
+    outcome = compute(environ, pwd)
+    if autosync.wanted(outcome):
+        try:
+            remembered = autosync.realise(outcome)
+        except SyncInterrupted as e:  # the shell stays exactly as it was; the store paths are watched
+            outcome.target, outcome.delta, outcome.new = dict(environ), {}, outcome.old
+            outcome.notes, outcome.problem, outcome.generation = [], str(e), None
+            outcome.watched.racy = False
+            return outcome, commit(outcome) or {}
+        outcome = compute(environ, pwd)
+        if remembered is not None and outcome.problem is not None:
+            outcome.problem = f"{outcome.problem}; {remembered}"
+    for _ in range(2):  # a store path collected meanwhile (D9): compute once more, it is then missing
+        stamps = commit(outcome)
+        if stamps is not None:
+            return outcome, stamps
+        outcome = compute(environ, pwd)
+    return outcome, {}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args == ["github"]:  # CI, not the prompt: appends to $GITHUB_ENV and $GITHUB_PATH
         return _github()
-    # The hooks pass the line they showed last, so a re-check (a cd into a subdirectory, a just-written file
-    # looked at again) does not repeat "blocked" or "missing" at every prompt.
-    hook = bool(args) and args[0] in ("bash", "zsh", "fish")
-    export_format = len(args) == 1 and args[0] in ("json", "dotenv")
-    if not ((hook and len(args) <= 2) or export_format):
+    # The hooks pass the line they showed last, so a re-check (a just-written file looked at again) does not
+    # repeat "blocked" or "missing" at every prompt.
+    hook = bool(args) and args[0] in HOOKS
+    if not ((hook and len(args) <= 2) or (len(args) == 1 and args[0] in ("json", "dotenv"))):
         print(USAGE, file=sys.stderr)
         return 2
-    fmt = args[0]
     said_before = args[1] if len(args) > 1 else None
     try:
+        from envr import dirs
         from envr.project.file import logical_cwd
-        from envr.prompt.core import compute, status_line
+        from envr.prompt.core import status_line
 
-        outcome = compute(os.environ, logical_cwd())
-        quiet = os.environ.get("ENVR_QUIET", "") not in ("", "0")
+        pwd = logical_cwd()
+        outcome, stamps = run(os.environ, pwd)
+        quiet = dirs.setting("ENVR_QUIET") not in ("", "0")
         line = status_line(outcome, quiet and hook)
         line = one_line(line) if line else ""
         if hook:
-            out = _hook_output(fmt, outcome, line)
+            out = render_hook(args[0], outcome, stamps, line)
         else:
             from envr.shells.formats import render_dotenv, render_json
 
-            out = render_json(outcome.delta) if fmt == "json" else render_dotenv(outcome.delta)
+            out = render_json(outcome.delta) if args[0] == "json" else render_dotenv(outcome.delta)
         if line and (outcome.notes or line != said_before):  # a load or unload is always news
             print(line, file=sys.stderr)
         # Values may carry any bytes the user's environment held (surrogate-escaped by Python): give them back.
@@ -104,16 +106,103 @@ def main(argv: list[str] | None = None) -> int:
         return 70
 
 
+def render_hook(name: str, outcome: Outcome, stamps: dict[str, str | None], said: str) -> str:
+    """The change for the shell, then the hook's state (see shells/hookstate.py)."""
+    from envr.prompt.state import STATE_VAR
+    from envr.shells import shell
+    from envr.shells.hookstate import HookState
+
+    sh = shell(name)
+    hs = HookState()
+    hs.pwd = outcome.pwd
+    hs.racy = outcome.watched.racy
+    hs.seen = outcome.target.get(STATE_VAR, "")
+    hs.said = said
+    hs.root = outcome.root
+    hs.absent = outcome.absent
+    hs.wbase = [(path, stamps.get(path)) for path, _ in outcome.watched.base]
+    hs.wproj = [(path, stamps.get(path)) for path, _ in outcome.watched.project]
+    if outcome.new is not None:
+        hs.leave = leave_of(outcome.new)
+        if not hs.racy and _cacheable(outcome):
+            hs.enter = enter_of(outcome, hs)
+    return sh.render(outcome.delta) + sh.state(hs)
+
+
+def leave_of(state: State) -> Leave:
+    from envr.prompt.core import tilde
+    from envr.shells.hookstate import Leave
+
+    vars = [(name, set_to, before) for name, (before, set_to) in state.vars.items()]
+    return Leave(vars, list(state.prepend), list(state.append), state.path_was_unset, one_line(tilde(state.root)))
+
+
+def _cacheable(outcome: Outcome) -> bool:
+    """A fresh, complete load: nothing kept from a reload in the same project, nothing missing or wrong."""
+    new, old = outcome.new, outcome.old
+    fresh = old is None or (new is not None and old.root != new.root)
+    return outcome.loaded and fresh and not outcome.kept and outcome.project is not None
+
+
+def enter_of(outcome: Outcome, hs: HookState) -> Enter:
+    """This load as the hook can repeat it, and the checks under which that is exactly what the core does."""
+    from envr.history.profile import PROFILE_VAR
+    from envr.prompt.core import _notes
+    from envr.prompt.state import STATE_VAR
+    from envr.shells.hookstate import Enter
+
+    new, base = outcome.new, outcome.base
+    assert new is not None and outcome.root is not None
+    enter = Enter(outcome.root)
+    names = sorted(set(new.vars) | outcome.interpolated)
+    enter.checks = [("var", name, base.get(name)) for name in names if name != "PATH"]
+    if "PATH" in outcome.interpolated:
+        enter.checks.append(("var", "PATH", base.get("PATH")))
+    elif new.prepend or new.append:
+        enter.checks.append(("defined", "PATH", None if new.path_was_unset else "1"))
+    profile = base.get(PROFILE_VAR)
+    enter.checks.append(("var", PROFILE_VAR, profile))
+    enter.checks.append(("first_path", "PATH", profile))
+    enter.checks += [("file", path, stamp) for path, stamp in hs.wproj]
+    enter.sets = [(name, set_to) for name, (_, set_to) in new.vars.items()]
+    enter.sets.append((STATE_VAR, outcome.target.get(STATE_VAR)))
+    enter.prepend, enter.append = list(new.prepend), list(new.append)
+    after = enter.after
+    after.seen = outcome.target.get(STATE_VAR, "")
+    after.root = outcome.root
+    after.wproj = hs.wproj
+    after.leave = hs.leave
+    notes = _notes(None, new, [])
+    after.said = enter.message = one_line("envr: " + "; ".join(notes)) if notes else ""
+    return enter
+
+
 def _github() -> int:
+    """`envr export github`: the project's environment for the later steps of a GitHub Actions job."""
+    from envr.errors import NotTrustedError
     from envr.project.file import logical_cwd
-    from envr.shells.github import export_github
+    from envr.shells.github import append
 
     try:
-        names = export_github(os.environ, logical_cwd())
+        if not os.environ.get("GITHUB_ENV") or not os.environ.get("GITHUB_PATH"):
+            raise EnvrError("GITHUB_ENV and GITHUB_PATH are not set: envr export github runs inside GitHub Actions")
+        outcome, _ = run(os.environ, logical_cwd())
+        if outcome.error is not None:
+            raise outcome.error
+        if outcome.verdict is not None and not outcome.verdict.allowed:
+            raise NotTrustedError(f"{outcome.problem}; in CI use `envr allow` (or `envr exec --trust`) explicitly")
+        if outcome.problem is not None:  # packages that could not be realised
+            raise EnvrError(outcome.problem)
+        names, entries = append(os.environ, outcome.delta)
     except EnvrError as e:
         print(one_line(f"envr: {e}"), file=sys.stderr)
         return e.exit_code
-    print(f"envr: exported {len(names)} variable{'s' if len(names) != 1 else ''} to $GITHUB_ENV", file=sys.stderr)
+    n = len(names)
+    print(
+        f"envr: exported {n} variable{'s' if n != 1 else ''} to $GITHUB_ENV and "
+        f"{entries} PATH entr{'ies' if entries != 1 else 'y'} to $GITHUB_PATH",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -52,18 +52,27 @@ def _project(table: dict[str, Any], cwd: str) -> Project:
 
 def run(specs: list[str], command: list[str], environ: Mapping[str, str], cwd: str) -> int:
     """Realise the packages, run command (or $SHELL) with them on PATH, and return its exit status."""
-    from envr.project.packages import package_bins, resolve, specs_of
+    from envr.progress import Reporter
+    from envr.project.packages import resolve, specs_of, sync, view
     from envr.store import roots, store_dir
 
     if not specs:
         raise EnvrError("give at least one package: envr shell -p SPEC [-p SPEC...] [-- CMD ARGS...]")
     project = _project(table_of(specs, cwd), cwd)
-    store = store_dir(environ)
+    store = store_dir()
     resolved = resolve(specs_of(project), store)
     with roots.hold(store, [r.path for r in resolved.values()]):  # rooted before realising: gc cannot race us
-        bins, missing, _ = package_bins(project, {**environ, "ENVR_AUTO_SYNC": "1"})
-        if missing:
-            raise EnvrError(f"could not realise {', '.join(missing)}")
+        import time
+
+        reporter = Reporter()
+        started = time.monotonic()
+        _, built = sync(project, environ, reporter.say, progress=reporter.transfer)  # raises, naming what failed
+        if built:
+            reporter.say(f"synced {', '.join(built)} in {time.monotonic() - started:.1f}s")
+        seen = view(project, environ)
+        if seen.missing:
+            raise EnvrError(f"could not realise {', '.join(seen.missing)}")
+        bins = seen.bins
         env = dict(environ)
         env["PATH"] = os.pathsep.join([*bins, *([environ["PATH"]] if environ.get("PATH") else [])])
         names = " ".join(resolved)

@@ -1,5 +1,5 @@
-"""bash: POSIX single quotes; the hook lives in shell-integrations/envr.bash."""
+"""bash: the hook is shell-integrations/envr.bash; quoting and generated code are shared with zsh."""
 
-from envr.shells.posix import PosixRenderer
+from envr.shells.posix import PosixShell
 
-RENDERER = PosixRenderer()
+SHELL = PosixShell("bash")

@@ -13,7 +13,7 @@ import os
 import secrets
 from collections.abc import Mapping
 
-from envr.errors import EnvrError, NotTrustedError
+from envr.errors import EnvrError
 
 SKIPPED = ("ENVR_STATE",)  # the revert state is for interactive shells; a CI step never leaves the project
 
@@ -42,23 +42,15 @@ def path_lines(before: str, after: str | None) -> str:
     return "".join(f"{p}\n" for p in reversed(added))
 
 
-def export_github(environ: Mapping[str, str], pwd: str) -> list[str]:
-    """Append the project's environment to $GITHUB_ENV and $GITHUB_PATH; returns the names written."""
-    from envr.prompt.core import compute
-
+def append(environ: Mapping[str, str], delta: Mapping[str, str | None]) -> tuple[list[str], int]:
+    """Append delta to $GITHUB_ENV and its PATH entries to $GITHUB_PATH; returns the variable names written
+    and how many PATH entries."""
     env_file, path_file = environ.get("GITHUB_ENV"), environ.get("GITHUB_PATH")
     if not env_file or not path_file:
         raise EnvrError("GITHUB_ENV and GITHUB_PATH are not set: envr export github runs inside GitHub Actions")
-    outcome = compute(environ, pwd)
-    if outcome.error is not None:
-        raise outcome.error
-    if outcome.verdict is not None and not outcome.verdict.allowed:
-        raise NotTrustedError(f"{outcome.problem}; in CI use `envr allow` (or `envr exec --trust`) explicitly")
-    if outcome.problem is not None:  # packages that could not be realised
-        raise EnvrError(outcome.problem)
-    delta = outcome.delta
+    paths = path_lines(environ.get("PATH", ""), delta.get("PATH"))
     with open(env_file, "a", encoding="utf-8", errors="surrogateescape") as f:
         f.write(env_lines(delta))
     with open(path_file, "a", encoding="utf-8", errors="surrogateescape") as f:
-        f.write(path_lines(environ.get("PATH", ""), delta.get("PATH")))
-    return sorted(n for n in delta if n not in SKIPPED)
+        f.write(paths)
+    return sorted(n for n in delta if n not in SKIPPED and n != "PATH"), paths.count("\n")

@@ -11,10 +11,8 @@ import sys
 from pathlib import Path
 
 from envr import dirs
-from envr.shells import HOOK_SHELLS, renderer
-
-SCRIPT = {"bash": "envr.bash", "zsh": "envr.zsh", "fish": "envr.fish"}
-PREFIX = {"bash": "_envr", "zsh": "_envr", "fish": "__envr"}
+from envr.shells import HOOK_SHELLS
+from envr.shells import shell as shell_of
 
 
 def integrations_dir() -> Path:
@@ -24,9 +22,8 @@ def integrations_dir() -> Path:
 def hook_text(shell: str, python: str | None = None) -> str:
     if shell not in HOOK_SHELLS:
         raise ValueError(shell)
-    r = renderer(shell)
+    r = shell_of(shell)
     python = os.path.abspath(python or sys.executable)
     lib = os.path.dirname(os.path.dirname(os.path.realpath(dirs.__file__)))  # the directory holding envr/
-    prefix = PREFIX[shell]
-    head = r.assign(f"{prefix}_py", python) + "\n" + r.assign(f"{prefix}_lib", lib) + "\n"
-    return head + (integrations_dir() / SCRIPT[shell]).read_text(encoding="utf-8")
+    head = r.assign(f"{r.prefix}_py", python) + "\n" + r.assign(f"{r.prefix}_lib", lib) + "\n"
+    return head + (integrations_dir() / r.script).read_text(encoding="utf-8")

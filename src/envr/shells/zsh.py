@@ -1,5 +1,5 @@
-"""zsh: POSIX single quotes (valid whatever RC_QUOTES says); the hook is shell-integrations/envr.zsh."""
+"""zsh: the hook is shell-integrations/envr.zsh; POSIX quotes are valid whatever RC_QUOTES says."""
 
-from envr.shells.posix import PosixRenderer
+from envr.shells.posix import PosixShell
 
-RENDERER = PosixRenderer()
+SHELL = PosixShell("zsh")

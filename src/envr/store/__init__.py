@@ -45,8 +45,7 @@ def looks_valid(store_path: str) -> bool:
 
 
 def store_dir(environ: Mapping[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
-    value = env.get("ENVR_STORE", "").strip()
+    value = (dirs.setting("ENVR_STORE") if environ is None else environ.get("ENVR_STORE", "")).strip()
     if value:
         return os.path.abspath(os.path.expanduser(value))
     return os.path.join(dirs.data_dir(), "store")

@@ -28,23 +28,37 @@ def approval_file(project_file: str) -> str:
     return os.path.join(approvals_dir(), key_of(os.path.abspath(project_file)))
 
 
-def content_hash(project_file: str, content: bytes | None = None) -> str:
-    """Hash of what an approval covers: the project file and its lock, if any."""
+def digest(content: bytes, lock: bytes | None) -> str:
+    """Hash of what an approval covers: the project file's bytes and its lock's (None: there is none)."""
     h = sha256()
+    h.update(b"envr.toml\0%d\0" % len(content))
+    h.update(content)
+    if lock is None:
+        h.update(b"no envr.lock")
+    else:
+        h.update(b"envr.lock\0%d\0" % len(lock))
+        h.update(lock)
+    return h.hexdigest()
+
+
+def read_lock(project_file: str) -> bytes | None:
+    """envr.lock's bytes beside project_file (None: there is none). A lock that is a symlink, fifo or device
+    is refused (NotRegularError, an OSError), so a cloned repository cannot make envr read /dev/tty."""
+    from envr.fsutil import read_regular
+
+    try:
+        return read_regular(os.path.join(os.path.dirname(project_file), LOCKNAME), follow=False)
+    except FileNotFoundError:
+        return None
+
+
+def content_hash(project_file: str, content: bytes | None = None) -> str:
+    """Hash of what an approval covers, reading the files now (the prompt reads them once itself and uses
+    digest(), so the bytes hashed are the bytes parsed)."""
     if content is None:
         with open(project_file, "rb") as f:
             content = f.read()
-    h.update(b"envr.toml\0%d\0" % len(content))
-    h.update(content)
-    lock = os.path.join(os.path.dirname(project_file), LOCKNAME)
-    try:
-        with open(lock, "rb") as f:
-            lock_bytes = f.read()
-        h.update(b"envr.lock\0%d\0" % len(lock_bytes))
-        h.update(lock_bytes)
-    except FileNotFoundError:
-        h.update(b"no envr.lock")
-    return h.hexdigest()
+    return digest(content, read_lock(project_file))
 
 
 class Verdict:

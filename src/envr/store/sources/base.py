@@ -98,6 +98,9 @@ class CliSpec:
         return self.pin is None
 
 
+# What Source.depends_on reports: ("env", NAME, value), ("tree", dir, signature), ("which", command, identity).
+Dependency = tuple[str, str, object]
+
 if TYPE_CHECKING:
 
     class Source(Protocol):
@@ -133,6 +136,11 @@ if TYPE_CHECKING:
         def lock(self, spec: PackageSpec, environ: Mapping[str, str]) -> dict[str, Any]:
             """The exact resolution envr.lock records for the entry (network allowed for resolving kinds)."""
 
+        def depends_on(self, spec: PackageSpec, environ: Mapping[str, str]) -> list[Dependency]:
+            """What the recipe reads besides the entry and its locked resolution, as cheap checks the prompt can
+            repeat without importing this module: ("env", NAME, value or None), ("tree", dir, stat signature
+            from fsutil.tree_signature), ("which", command, fsutil.which_identity). Cheap: no process."""
+
         def check_locked(self, spec: PackageSpec, locked: Mapping[str, Any]) -> str | None:
             """Why the lock's entry no longer matches what envr.toml points at (None: it matches), offline."""
 
@@ -141,6 +149,10 @@ if TYPE_CHECKING:
 
 
 # Defaults a source assigns for the members it has nothing to do for.
+
+
+def depends_on_nothing(spec: PackageSpec, environ: Mapping[str, str]) -> list[Dependency]:
+    return []
 
 
 def never_in_place(spec: PackageSpec) -> bool:

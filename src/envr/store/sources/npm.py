@@ -36,7 +36,15 @@ from typing import Any, ClassVar
 
 from envr.errors import EnvrError, ProjectFileError
 from envr.store.hashing import file_sha256
-from envr.store.sources.base import CliSpec, PackageSpec, RealiseContext, always_matches, never_in_place, run_logged
+from envr.store.sources.base import (
+    CliSpec,
+    Dependency,
+    PackageSpec,
+    RealiseContext,
+    always_matches,
+    never_in_place,
+    run_logged,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -145,6 +153,17 @@ class NpmSource:
     cli_form: ClassVar[str | None] = "npm:NAME[@VERSION]"
     builds_in_place = staticmethod(never_in_place)
     check_locked = staticmethod(always_matches)  # a tarball's sha256 is checked when realising
+
+    def depends_on(self, spec: PackageSpec, environ: Mapping[str, str]) -> list[Dependency]:
+        """The recipe records the major version of the node on PATH (and a tarball's sha256 is the file's)."""
+        from envr.fsutil import tree_signature, which_identity
+
+        deps: list[Dependency] = [("which", "node", which_identity("node", environ.get("PATH", os.defpath)))]
+        value = _value(spec)
+        if is_tarball(value):
+            where = str(_tarball_path(spec, value))
+            deps.append(("tree", where, tree_signature(where)))
+        return deps
 
     def parse_cli(self, text: str, rest: str, cwd: str) -> CliSpec:
         """npm:NAME[@VERSION] (scoped too), named after the package without its scope."""

@@ -14,7 +14,7 @@ import os
 
 from envr import dirs
 from envr.errors import EnvrError
-from envr.fsutil import key_of, sha256, write_atomic
+from envr.fsutil import key_of, tree_signature, write_atomic
 from envr.store.sources import _tree as build
 from envr.store.sources.base import CliSpec
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any, ClassVar
 
-    from envr.store.sources.base import PackageSpec, RealiseContext, Source
+    from envr.store.sources.base import Dependency, PackageSpec, RealiseContext, Source
 
 OWN_KEYS = ("path",)
 
@@ -81,6 +81,10 @@ class PathSource:
     def lock(self, spec: PackageSpec, environ: Mapping[str, str]) -> dict[str, Any]:
         return {"content": self.recipe(spec)["content"]}
 
+    def depends_on(self, spec: PackageSpec, environ: Mapping[str, str]) -> list[Dependency]:
+        where = self.location(spec)
+        return [("tree", where, tree_signature(where))]
+
     def check_locked(self, spec: PackageSpec, locked: Mapping[str, Any]) -> str | None:
         if "content" not in locked:
             return None
@@ -97,28 +101,12 @@ class PathSource:
         return CliSpec(text, self.kind, os.path.basename(where.rstrip(os.sep)) or "path", {"path": where})
 
 
-def _signature(root: str) -> str:
-    h = sha256()
-    if not os.path.isdir(root):
-        st = os.stat(root)
-        h.update(f"{st.st_mode} {st.st_size} {st.st_mtime_ns} {st.st_ino}".encode())
-        return h.hexdigest()
-    for parent, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(dirnames + filenames):
-            p = os.path.join(parent, name)
-            st = os.lstat(p)
-            rel = os.path.relpath(p, root).encode("utf-8", "surrogateescape")
-            h.update(rel + f"\0{st.st_mode} {st.st_size} {st.st_mtime_ns} {st.st_ino}\n".encode())
-    return h.hexdigest()
-
-
 def content_hash(root: str) -> str:
     """The tree's content hash, reused while its stat signature is unchanged."""
     from envr.store.hashing import tree_hash
 
     cache = os.path.join(dirs.cache_dir(), "path-hashes", key_of(root, 32))
-    sig = _signature(root)
+    sig = tree_signature(root)
     try:
         with open(cache) as f:
             cached_sig, cached_hash = f.read().split()
@@ -127,7 +115,7 @@ def content_hash(root: str) -> str:
     except (OSError, ValueError):
         pass
     digest, _ = tree_hash(root)
-    if _signature(root) == sig:  # unchanged while hashing: safe to remember
+    if tree_signature(root) == sig:  # unchanged while hashing: safe to remember
         os.makedirs(os.path.dirname(cache), exist_ok=True)
         write_atomic(cache, f"{sig} {digest}\n")
     return digest

@@ -44,7 +44,15 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from envr.errors import EnvrError, ProjectFileError
-from envr.store.sources.base import CliSpec, PackageSpec, RealiseContext, always_matches, never_in_place, run_logged
+from envr.store.sources.base import (
+    CliSpec,
+    Dependency,
+    PackageSpec,
+    RealiseContext,
+    always_matches,
+    never_in_place,
+    run_logged,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -210,6 +218,13 @@ class PypiSource:
     cli_form: ClassVar[str | None] = "pypi:REQUIREMENT"
     builds_in_place = staticmethod(never_in_place)
     check_locked = staticmethod(always_matches)  # a requirement's resolution is the lock's own business
+
+    def depends_on(self, spec: PackageSpec, environ: Mapping[str, str]) -> list[Dependency]:
+        """Unlocked, the index settings (read from the environment) name the store path; locked, nothing."""
+        if spec.locked is not None:
+            return []
+        names = sorted({*_INDEX_VARS, *(pip for _, pip, _ in _TRANSLATE)})
+        return [("env", name, environ.get(name)) for name in names]
 
     def parse_cli(self, text: str, rest: str, cwd: str) -> CliSpec:
         """pypi:REQUIREMENT, named after the distribution (canonical: Cow_Say -> cow-say)."""

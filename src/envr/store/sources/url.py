@@ -16,7 +16,7 @@ from envr import dirs
 from envr.errors import EnvrError
 from envr.store.sources import _archive as archive
 from envr.store.sources import _tree as build
-from envr.store.sources.base import always_matches, no_cli
+from envr.store.sources.base import always_matches, depends_on_nothing, no_cli
 
 TYPE_CHECKING = False  # validate/version/recipe run on the prompt's path: network and hashing imports are lazy
 if TYPE_CHECKING:
@@ -40,7 +40,8 @@ class UrlSource:
     shorthand: ClassVar[bool] = False
     resolves: ClassVar[bool] = False
     cli_form: ClassVar[str | None] = None
-    check_locked = staticmethod(always_matches)  # the lock's sha256 is the entry's, compared as entry text
+    check_locked = staticmethod(always_matches)
+    depends_on = staticmethod(depends_on_nothing)  # the lock's sha256 is the entry's, compared as entry text
     parse_cli = staticmethod(no_cli("url", '{ url = "...", sha256 = "..." }'))
 
     def validate(self, spec: PackageSpec) -> None:

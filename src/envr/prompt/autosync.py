@@ -1,0 +1,58 @@
+"""Realising what a prompt found missing, once per content: the explicit step after prompt.core.compute.
+
+Entering a project whose packages are not realised realises them now (progress on stderr), unless
+ENVR_AUTO_SYNC=0. A failure is said once and remembered (project.attempts): the rest of the project loads, and
+later prompts do not start the same build again until the content changes, `envr allow` or `envr sync`.
+Ctrl-C leaves the shell exactly as it was, and is remembered the same way (fish cancels the whole prompt handler
+on Ctrl-C, so its next prompt runs the core again, which must then leave the shell alone).
+"""
+
+from __future__ import annotations
+
+import time
+
+from envr import dirs
+from envr.errors import EnvrError, SyncInterrupted
+from envr.project import attempts
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from envr.prompt.core import Outcome
+
+
+def wanted(outcome: Outcome) -> bool:
+    return bool(outcome.missing) and outcome.project is not None and dirs.setting("ENVR_AUTO_SYNC") != "0"
+
+
+def realise(outcome: Outcome) -> str | None:
+    """Realise outcome's missing packages. Returns the line to show instead of trying, when the last attempt at
+    this exact content failed; raises SyncInterrupted on Ctrl-C (now or remembered)."""
+    from envr.progress import Reporter
+    from envr.project.packages import sync
+
+    project, digest = outcome.project, outcome.digest
+    assert project is not None and digest is not None
+    paths = sorted(outcome.missing_paths)
+    remembered = attempts.recall(project.file, digest, paths)
+    if remembered == attempts.INTERRUPTED:
+        raise SyncInterrupted(outcome.missing, paths)
+    if remembered is not None:
+        return f"{remembered} (not retried: envr sync retries)"
+    reporter = Reporter()
+    started = time.monotonic()
+    try:
+        _, built = sync(project, outcome.environ, reporter.say, only=list(outcome.missing), progress=reporter.transfer)
+    except KeyboardInterrupt:
+        attempts.remember(project.file, digest, paths, attempts.INTERRUPTED)
+        reporter.say("interrupted")
+        raise SyncInterrupted(outcome.missing, paths) from None
+    except EnvrError as e:  # load what is there; the status line names what is missing
+        reporter.say(str(e))
+        attempts.remember(project.file, digest, paths, str(e).splitlines()[0])
+        return None
+    names = ", ".join(outcome.missing)
+    if built:
+        reporter.say(f"synced {names} in {time.monotonic() - started:.1f}s")
+    else:  # another process (envr watch, a sync in another shell) finished them while we waited
+        reporter.say(f"{names} realised meanwhile by another envr (envr watch?); nothing to do")
+    return None
