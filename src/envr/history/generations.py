@@ -45,7 +45,7 @@ def _read_words(path: str) -> list[str]:
     try:
         with open(path, encoding="utf-8") as f:
             return f.read().split()
-    except (FileNotFoundError, NotADirectoryError):
+    except (OSError, ValueError):  # missing, unreadable, or not text (a corrupted file is no pin at all)
         return []
 
 
@@ -110,9 +110,10 @@ def _parse(text: str) -> dict[str, Any]:
 def load(gdir: str, n: int) -> dict[str, Any] | None:
     try:
         with open(os.path.join(gdir, f"{n}.gen"), encoding="ascii") as f:
-            return _parse(f.read())
+            data = _parse(f.read())
     except (OSError, ValueError, IndexError):
         return None
+    return data if "time" in data else None  # every record has its time: an empty or cut file is none
 
 
 def package_paths(bins: Sequence[str], names: Sequence[str]) -> dict[str, str]:

@@ -116,7 +116,10 @@ def logical_cwd() -> str:
                 return os.path.normpath(pwd)
         except OSError:
             pass
-    return os.getcwd()
+    try:
+        return os.getcwd()
+    except OSError:  # the directory was deleted under the shell: no project is there any more
+        return os.path.normpath(pwd) if pwd.startswith("/") else "/"
 
 
 def find_project_file(start: str) -> str | None:

@@ -8,6 +8,7 @@ and remove only envr's own PATH entries (entries the user added inside stay).
 
 from __future__ import annotations
 
+from envr.project.file import valid_name
 from envr.prompt.activate import Activation
 
 TYPE_CHECKING = False  # collections.abc and typing cost the prompt ~1-2 ms; annotations only
@@ -66,6 +67,11 @@ class State:
         try:
             d = unpack(text)
             if not isinstance(d, dict) or d.get("v") != STATE_VERSION:
+                return None
+            # The names become shell code in the revert: only names envr.toml could have given (D17).
+            if not all(valid_name(k) for k in d["vars"]) or not all(isinstance(p, str) for p in d["pre"] + d["app"]):
+                return None
+            if not all(isinstance(x, str | None) for v in d["vars"].values() for x in v[:2]):
                 return None
             return cls(
                 root=d["root"],

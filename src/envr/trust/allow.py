@@ -8,6 +8,7 @@ is approved.
 
 from __future__ import annotations
 
+from envr.project import attempts
 from envr.project.load import cached
 from envr.trust import approvals
 from envr.trust.changes import record_approved
@@ -21,4 +22,5 @@ def allow(project_file: str) -> str:
     cached(project_file, content, digest)
     approvals.approve(project_file, digest)
     record_approved(project_file)
+    attempts.forget(project_file)  # the user looked again: a prompt may retry what failed to realise
     return digest
