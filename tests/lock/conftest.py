@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lock_helpers import make_wheelhouse
+
+from envr_testing import make_wheelhouse
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from lock_helpers import ok, run_envr
+
+from envr_testing import ok, run_envr
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "envrc"
 LOCKED = ["python-tools", "node-tools", "source-build", "local-tools"]

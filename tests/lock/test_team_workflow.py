@@ -11,9 +11,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from lock_helpers import git, make_npm_tarball, needs_node, offline_env, ok, run_envr
 
 from envr.store.hashing import tree_hash
+from envr_testing import git, make_npm_tarball, needs_node, offline_env, ok, run_envr
 
 PROJECT = """\
 version = 1
