@@ -51,8 +51,5 @@ class Watched:
         if abs(time.time_ns() - mtime) < window:  # a file stamped in the future is not racy
             self.racy = True
 
-    def expect_absent(self, path: str, project: bool = True) -> None:
-        (self.project if project else self.base).append((path, None))
-
     def files(self) -> list[tuple[str, int | None]]:
         return self.base + self.project

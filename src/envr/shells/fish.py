@@ -6,11 +6,13 @@ never parsed as code: every path is absolute, so none can be mistaken for an ope
 
 from __future__ import annotations
 
+from envr.shells.render import Renderer
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
-    from envr.shells.hookstate import Enter, HookState, Leave
+    from envr.shells.hookstate import Leave
 
 
 def quote(value: str) -> str:
@@ -39,7 +41,7 @@ def absent_args(files: Sequence[str]) -> list[str]:
     return args or ["-n", "unchanged"]
 
 
-class FishShell:
+class FishShell(Renderer):
     name = "fish"
     script = "envr.fish"
     prefix = "__envr"
@@ -63,72 +65,37 @@ class FishShell:
     def assign_list(self, name: str, values: Sequence[str]) -> str:
         return f"set -g {name} " + " ".join(quote(v) for v in values)
 
-    def render(self, delta: Mapping[str, str | None]) -> str:
-        return "".join((self.unset(n) if v is None else self.export(n, v)) + "\n" for n, v in delta.items())
+    def watched(self, name: str, files: Sequence[tuple[str, str | None]]) -> str:
+        return self.assign_list(f"_envr_t{name}", test_args(files))
 
-    def state(self, hs: HookState, partial: bool = False) -> str:
-        lines = [
-            self.assign("_envr_seen", hs.seen),
-            self.assign("_envr_said", hs.said),
-            self.assign("_envr_root", hs.root or ""),
-            self.assign_list("_envr_tproj", test_args(hs.wproj)),
-            self.assign("_envr_leave", self.leave_code(hs.leave) if hs.leave else ""),
-        ]
-        if not partial:
-            lines += [
-                self.assign("_envr_pwd", hs.pwd),
-                self.assign("_envr_racy", "1" if hs.racy else "0"),
-                self.assign_list("_envr_tabs", absent_args(hs.absent)),
-                self.assign_list("_envr_tbase", test_args(hs.wbase)),
-            ]
-            if hs.enter is not None:
-                enter = hs.enter
-                code = [self.test_code(enter.checks), self.enter_code(enter)]
-                lines.append("__envr_cache_put " + " ".join(quote(x) for x in (enter.root, *code)))
-        return "".join(line + "\n" for line in lines)
+    def absent(self, files: Sequence[str]) -> str:
+        return self.assign_list("_envr_tabs", absent_args(files))
 
     def leave_code(self, leave: Leave) -> str:
         lines = ["set -g __envr_k"]
         for name, set_to, before in leave.vars:
-            still = f"not set -q {name}" if set_to is None else f'set -q {name}; and test "${name}" = {quote(set_to)}'
+            still = f'set -q {name}; and test "${name}" = {quote(set_to)}' if set_to is not None else ""
+            still = still or f"not set -q {name}"
             back = self.unset(name) if before is None else self.export(name, before)
             lines.append(f"if {still}; {back}; else; set -a __envr_k {name}; end")
-        if leave.prepend or leave.append:
-            entries = " ".join(quote(e) for e in leave.prepend) + " -- " + " ".join(quote(e) for e in leave.append)
-            lines.append(f"__envr_unpath {int(leave.path_was_unset)} {entries}".rstrip())
-        lines.append("set -e -g ENVR_STATE")
-        lines.append(f"__envr_left {quote(leave.where)}")
+        lines += self.unpath(leave)
+        lines += ["set -e -g ENVR_STATE", self.call("left", [leave.where])]
         return "\n".join(lines)
 
     def test_code(self, checks: Sequence[tuple[str, str, str | None]]) -> str:
         terms = []
         for kind, what, value in checks:
+            q = quote(value) if value is not None else ""
             if kind == "var":
-                terms.append(
-                    f"not set -q {what}" if value is None else f'set -q {what}; and test "${what}" = {quote(value)}'
-                )
+                terms.append(f'set -q {what}; and test "${what}" = {q}' if q else f"not set -q {what}")
             elif kind == "file":
                 f = quote(what)
-                if value is None:
-                    terms.append(f"not test -e {f}")
-                else:
-                    s = quote(value)
-                    terms.append(f"test -e {f} -a ! {f} -nt {s} -a ! {f} -ot {s}")
+                terms.append(f"test -e {f} -a ! {f} -nt {q} -a ! {f} -ot {q}" if q else f"not test -e {f}")
             elif kind == "defined":
-                terms.append(f"not set -q {what}" if value is None else f"set -q {what}")
+                terms.append(f"set -q {what}" if q else f"not set -q {what}")
             elif kind == "first_path":
-                terms.append("not set -q ENVR_PROFILE" if value is None else f'test "$PATH[1]" = {quote(value)}')
+                terms.append(f'test "$PATH[1]" = {q}' if q else "not set -q ENVR_PROFILE")
         return "; and ".join(terms) if terms else "true"
-
-    def enter_code(self, enter: Enter) -> str:
-        lines = [self.unset(n) if v is None else self.export(n, v) for n, v in enter.sets if n != "ENVR_STATE"]
-        if enter.prepend or enter.append:
-            entries = " ".join(quote(e) for e in enter.prepend) + " -- " + " ".join(quote(e) for e in enter.append)
-            lines.append(f"__envr_addpath {entries}".rstrip())
-        lines += [self.export(n, v) for n, v in enter.sets if n == "ENVR_STATE" and v is not None]
-        lines.append(self.state(enter.after, partial=True).rstrip("\n"))
-        lines.append(f"__envr_note {quote(enter.message)}")
-        return "\n".join(lines)
 
 
 SHELL = FishShell()
