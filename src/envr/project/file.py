@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 FILENAME = "envr.toml"
 LOCKNAME = "envr.lock"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 adds inherit, dotenv and commands in [env]; a file that says version = 1 may not use them
+FORMAT_VERSIONS = (1, 2)
 
 _NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 _NAME_CHARS = _NAME_START | frozenset("0123456789")
@@ -73,6 +74,8 @@ RESERVED = frozenset(
 HOOK_PREFIXES = ("_envr", "__envr")  # the hooks' own variables
 
 SECTIONS = ("env", "path", "packages")
+TOP_KEYS = ("version", "inherit", "dotenv")
+COMMAND_TIMEOUT = 10.0  # seconds a secret command may take by default
 PATH_KEYS = ("prepend", "append")
 
 
@@ -82,7 +85,7 @@ class Project:
     A plain class rather than a dataclass: the prompt's lean path cannot afford dataclasses' import.
     """
 
-    __slots__ = ("append", "content", "env", "file", "packages", "prepend", "root")
+    __slots__ = ("append", "commands", "content", "dotenv", "env", "file", "inherit", "packages", "prepend", "root")
 
     def __init__(
         self,
@@ -93,6 +96,9 @@ class Project:
         prepend: tuple[str, ...] = (),
         append: tuple[str, ...] = (),
         packages: dict[str, Any] | None = None,
+        inherit: bool = False,
+        dotenv: tuple[tuple[str, bool, tuple[str, ...]], ...] = (),
+        commands: dict[str, tuple[list[str], float]] | None = None,
     ) -> None:
         self.root = root
         self.file = file
@@ -101,6 +107,18 @@ class Project:
         self.prepend = prepend
         self.append = append
         self.packages: dict[str, Any] = packages or {}
+        self.inherit = inherit  # the nearest project above applies first, this one on top
+        self.dotenv = dotenv  # (file relative to root, optional, names it may set that are otherwise refused)
+        self.commands: dict[str, tuple[list[str], float]] = commands or {}  # NAME -> (argv, timeout): a secret
+
+    def cacheable(self) -> tuple[object, ...]:
+        """What project.load's cache keeps (marshal-able), in the order from_cache takes it."""
+        return (self.env, self.prepend, self.append, self.packages, self.inherit, self.dotenv, self.commands)
+
+    @classmethod
+    def from_cache(cls, file: str, content: bytes, data: tuple[Any, ...]) -> Project:
+        env, prepend, append, packages, inherit, dotenv, commands = data
+        return cls(os.path.dirname(file), file, content, env, prepend, append, packages, inherit, dotenv, commands)
 
     @property
     def lock_file(self) -> str:
@@ -166,21 +184,80 @@ def parse(path: str, content: bytes) -> Project:
     where = _Locator(path, text)
     for key, value in data.items():
         if key == "version":
-            if type(value) is not int or value != FORMAT_VERSION:
+            if type(value) is not int or value not in FORMAT_VERSIONS:
                 raise where.error(
                     None,
                     "version",
-                    f"unsupported version {value!r}; this envr reads version {FORMAT_VERSION}",
+                    f"unsupported version {value!r}; this envr reads versions 1 and {FORMAT_VERSION}",
                 )
+        elif key in TOP_KEYS:
+            continue
         elif key not in SECTIONS:
-            raise where.error(None, key, f"unknown section or key '{key}' (expected one of: {', '.join(SECTIONS)})")
+            known = ", ".join((*SECTIONS, *TOP_KEYS[1:]))
+            raise where.error(None, key, f"unknown section or key '{key}' (expected one of: {known})")
         elif not isinstance(value, dict):
             raise where.error(None, key, f"'{key}' must be a table, like [{key}]")
 
-    env = _parse_env(data.get("env", {}), where)
+    table = data.get("env", {})
+    env = _parse_env({k: v for k, v in table.items() if not isinstance(v, dict)}, where)
+    commands = _parse_commands({k: v for k, v in table.items() if isinstance(v, dict)}, where)
     prepend, append = _parse_path(data.get("path", {}), where)
     packages = data.get("packages", {})
-    return Project(os.path.dirname(path), path, content, env, prepend, append, packages)
+    inherit = data.get("inherit", False)
+    if not isinstance(inherit, bool):
+        raise where.error(None, "inherit", f"inherit must be true or false, not {_type_name(inherit)}")
+    dotenv = _parse_dotenv(data.get("dotenv", []), where)
+    if data.get("version") == 1 and (inherit or dotenv or commands):
+        used = "inherit" if inherit else "dotenv" if dotenv else "a command in [env]"
+        raise where.error(None, "version", f"{used} needs version = 2 (or no version line)")
+    root = os.path.dirname(path)
+    return Project(root, path, content, env, prepend, append, packages, inherit, dotenv, commands)
+
+
+def _parse_commands(table: dict[str, Any], where: _Locator) -> dict[str, tuple[list[str], float]]:
+    """`NAME = { command = ["pass", "show", "x"], timeout = 5 }`: the value is what the command prints."""
+    commands = {}
+    for name, value in table.items():
+        _parse_env({name: ""}, where)  # the same rules for the name as any [env] variable
+        unknown = sorted(set(value) - {"command", "timeout"})
+        if unknown:
+            raise where.error("env", name, f"env.{name}: unknown key {unknown[0]!r} (expected command, timeout)")
+        argv = value.get("command")
+        if not isinstance(argv, list) or not argv or not all(isinstance(a, str) and "\0" not in a for a in argv):
+            raise where.error(
+                "env", name, f'env.{name}.command must be a non-empty array of strings, like ["pass", "show", "x"]'
+            )
+        timeout = value.get("timeout", COMMAND_TIMEOUT)
+        if type(timeout) not in (int, float) or not 0 < timeout <= 600:
+            raise where.error("env", name, f"env.{name}.timeout must be a number of seconds from 0 to 600")
+        commands[name] = (list(argv), float(timeout))
+    return commands
+
+
+def _parse_dotenv(value: Any, where: _Locator) -> tuple[tuple[str, bool, tuple[str, ...]], ...]:
+    """`dotenv = [".env", { file = ".env.local", optional = true, allow = ["NODE_OPTIONS"] }]`."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise where.error(None, "dotenv", f"dotenv must be an array of files, not {_type_name(value)}")
+    out = []
+    for item in value:
+        entry = {"file": item} if isinstance(item, str) else item
+        if not isinstance(entry, dict) or set(entry) - {"file", "optional", "allow"}:
+            raise where.error(
+                None, "dotenv", 'dotenv entries are "FILE" or { file = "FILE", optional = true, allow = ["NAME"] }'
+            )
+        file, optional, allow = entry.get("file"), entry.get("optional", False), entry.get("allow", [])
+        if not isinstance(file, str) or not file or "\0" in file or os.path.isabs(file) or file.startswith("~"):
+            raise where.error(None, "dotenv", f"dotenv file {file!r} must be a path relative to the project")
+        if ".." in file.replace("\\", "/").split("/"):
+            raise where.error(None, "dotenv", f"dotenv file {file!r} must stay inside the project")
+        if not isinstance(optional, bool) or not isinstance(allow, list) or not all(valid_name(a) for a in allow):
+            raise where.error(
+                None, "dotenv", "dotenv: optional must be true or false, allow an array of variable names"
+            )
+        out.append((file, optional, tuple(allow)))
+    return tuple(out)
 
 
 def _parse_env(table: dict[str, Any], where: _Locator) -> dict[str, str | None]:

@@ -47,9 +47,8 @@ def cache_key(project_file: str, digest: str) -> str:
 def lookup(project_file: str, content: bytes, digest: str) -> Project | None:
     """The parsed project for content approved as digest, if it was parsed (and validated) before."""
     hit = memo_load(PARSED, cache_key(project_file, digest))
-    if isinstance(hit, tuple) and len(hit) == 4:
-        env, prepend, append, packages = hit
-        return Project(os.path.dirname(project_file), project_file, content, env, prepend, append, packages)
+    if isinstance(hit, tuple) and len(hit) == 7:
+        return Project.from_cache(project_file, content, hit)
     return None
 
 
@@ -64,4 +63,4 @@ def cached(project_file: str, content: bytes, digest: str) -> Project:
 
 
 def remember(project: Project, digest: str) -> None:
-    memo_save(PARSED, cache_key(project.file, digest), (project.env, project.prepend, project.append, project.packages))
+    memo_save(PARSED, cache_key(project.file, digest), project.cacheable())

@@ -78,14 +78,24 @@ def path_entries(project: Project, templates: Sequence[str], env: Mapping[str, s
     return entries
 
 
-def activation(project: Project, base: Mapping[str, str], package_bins: Sequence[str] = ()) -> Activation:
-    """The variables and PATH entries project sets on top of base."""
+def activation(
+    project: Project,
+    base: Mapping[str, str],
+    package_bins: Sequence[str] = (),
+    dotenv: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str] | None = None,
+) -> Activation:
+    """The variables and PATH entries project sets on top of base: its dotenv files' values, then [env] (whose
+    templates see those values), then the values its secrets' commands printed."""
     scope = dict(base)
+    scope.update(dotenv or {})
     scope["ENVR_ROOT"] = project.root
     act = Activation(project.root)
     act.vars["ENVR_ROOT"] = project.root
+    act.vars.update(dotenv or {})
     for name, template in project.env.items():
         act.vars[name] = None if template is None else interpolate(template, scope)
+    act.vars.update(secrets or {})
     act.prepend = path_entries(project, project.prepend, scope, "prepend") + list(package_bins)
     act.append = path_entries(project, project.append, scope, "append")
     return act

@@ -21,38 +21,45 @@ if TYPE_CHECKING:
 
 
 def wanted(outcome: Outcome) -> bool:
-    return bool(outcome.missing) and outcome.project is not None and dirs.setting("ENVR_AUTO_SYNC") != "0"
+    return bool(outcome.missing) and dirs.setting("ENVR_AUTO_SYNC") != "0"
 
 
 def realise(outcome: Outcome) -> str | None:
-    """Realise outcome's missing packages. Returns the line to show instead of trying, when the last attempt at
-    this exact content failed; raises SyncInterrupted on Ctrl-C (now or remembered)."""
+    """Realise outcome's missing packages, layer by layer. Returns the line to show instead of trying when the
+    last attempt at exactly this content failed; raises SyncInterrupted on Ctrl-C (now or remembered)."""
     from envr.progress import Reporter
     from envr.project.packages import sync
 
-    project, digest = outcome.project, outcome.digest
-    assert project is not None and digest is not None
-    paths = sorted(outcome.missing_paths)
-    remembered = attempts.recall(project.file, digest, paths)
-    if remembered == attempts.INTERRUPTED:
-        raise SyncInterrupted(outcome.missing, paths)
-    if remembered is not None:
-        return f"{remembered} (not retried: envr sync retries)"
-    reporter = Reporter()
-    started = time.monotonic()
-    try:
-        _, built = sync(project, outcome.environ, reporter.say, only=list(outcome.missing), progress=reporter.transfer)
-    except KeyboardInterrupt:
-        attempts.remember(project.file, digest, paths, attempts.INTERRUPTED)
-        reporter.say("interrupted")
-        raise SyncInterrupted(outcome.missing, paths) from None
-    except EnvrError as e:  # load what is there; the status line names what is missing
-        reporter.say(str(e))
-        attempts.remember(project.file, digest, paths, str(e).splitlines()[0])
-        return None
-    names = ", ".join(outcome.missing)
-    if built:
-        reporter.say(f"synced {names} in {time.monotonic() - started:.1f}s")
-    else:  # another process (envr watch, a sync in another shell) finished them while we waited
-        reporter.say(f"{names} realised meanwhile by another envr (envr watch?); nothing to do")
-    return None
+    remembered: list[str] = []
+    reporter: Reporter | None = None
+    for layer in outcome.layers:
+        project, digest = layer.project, layer.digest
+        if project is None or not layer.missing:
+            continue
+        paths = sorted(layer.missing_paths)
+        before = attempts.recall(project.file, digest, paths)
+        if before == attempts.INTERRUPTED:
+            raise SyncInterrupted(outcome.missing, sorted(outcome.missing_paths))
+        if before is not None:
+            remembered.append(f"{before} (not retried: envr sync retries)")
+            continue
+        reporter = reporter or Reporter()
+        started = time.monotonic()
+        try:
+            _, built = sync(
+                project, outcome.environ, reporter.say, only=list(layer.missing), progress=reporter.transfer
+            )
+        except KeyboardInterrupt:
+            attempts.remember(project.file, digest, paths, attempts.INTERRUPTED)
+            reporter.say("interrupted")
+            raise SyncInterrupted(outcome.missing, sorted(outcome.missing_paths)) from None
+        except EnvrError as e:  # load what is there; the status line names what is missing
+            reporter.say(str(e))
+            attempts.remember(project.file, digest, paths, str(e).splitlines()[0])
+            continue
+        names = ", ".join(layer.missing)
+        if built:
+            reporter.say(f"synced {names} in {time.monotonic() - started:.1f}s")
+        else:  # another process (envr watch, a sync in another shell) finished them while we waited
+            reporter.say(f"{names} realised meanwhile by another envr (envr watch?); nothing to do")
+    return "; ".join(remembered) if remembered else None

@@ -27,14 +27,15 @@ def commit(outcome: Outcome) -> dict[str, str | None] | None:
     when a store path the outcome uses vanished meanwhile (compute again)."""
     from envr.fsutil import memo_save
 
-    if outcome.parsed is not None and outcome.digest is not None:
-        from envr.project.load import remember
+    for layer in outcome.layers:
+        if layer.parsed and layer.project is not None:
+            from envr.project.load import remember
 
-        remember(outcome.parsed, outcome.digest)
-    if outcome.view_fill is not None:
-        from envr.prompt.bins import MEMO
+            remember(layer.project, layer.digest)
+        if layer.view_fill is not None:
+            from envr.prompt.bins import MEMO
 
-        memo_save(MEMO, *outcome.view_fill)
+            memo_save(MEMO, *layer.view_fill)
     if outcome.generation is not None and outcome.project is not None:
         from envr.history import generations
 

@@ -16,7 +16,7 @@ import os
 from envr import dirs
 from envr.errors import EnvrError
 from envr.history import generations, profile
-from envr.project.file import FILENAME, LOCKNAME, Project, dirs_up, find_project_file
+from envr.project.file import FILENAME, Project, dirs_up, find_project_file
 from envr.prompt.activate import activation, referenced
 from envr.prompt.state import STATE_VAR, State, apply, changes, keep_changed, revert
 from envr.prompt.watched import Watched
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from envr.project.packages import View
     from envr.prompt.bins import Cached
+    from envr.prompt.layers import Layer
 
 
 class Outcome:
@@ -58,10 +59,9 @@ class Outcome:
         self.failed: list[str] = []  # why a package's store path could not even be named
         self.store_paths: list[str] = []  # every package's store path (realised or not)
         self.pinned: int | None = None
+        self.layers: list[Layer] = []  # the project files of the chain, outermost first
         self.interpolated: set[str] = set()  # names the project's templates read from the environment
-        # Asked of prompt.commit:
-        self.parsed: Project | None = None  # parsed now, not from the cache: remember it
-        self.view_fill: tuple[str, object] | None = None  # the packages' view, to cache
+        # Asked of prompt.commit (besides each layer's parsed project and package view):
         self.generation: dict[str, Any] | None = None  # record as a generation unless the latest holds it
 
     @property
@@ -82,58 +82,109 @@ def compute(environ: Mapping[str, str], pwd: str) -> Outcome:
     out.target = dict(base)
     if project_file is not None:
         try:
-            _load(out, project_file, base)
+            _load(out, project_file)
         except EnvrError as e:
             out.error, out.problem = e, str(e)
         except OSError as e:
             out.error = EnvrError(f"{project_file}: {e.strerror or e}")
             out.problem = str(out.error)
         if out.error is not None:
-            out.target, out.new = dict(base), None
+            out.target, out.new, out.kept = dict(base), None, revert(environ, out.old)[1]
     out.delta = changes(environ, out.target)
     out.notes = _notes(out.old, out.new, out.kept)
     return out
 
 
-def _load(out: Outcome, project_file: str, base: dict[str, str]) -> None:
-    from envr.fsutil import read_regular
+def _load(out: Outcome, nearest: str) -> None:
+    from envr.prompt import layers as chain
 
-    watched = out.watched
-    watched.expect(project_file)
-    watched.expect(os.path.join(os.path.dirname(project_file), LOCKNAME))
-    content = read_regular(project_file)
-    out.lock_content = trust.read_lock(project_file)
-    out.digest = digest = trust.digest(content, out.lock_content)
-    verdict = out.verdict = trust.check(project_file, digest)
-    watched.expect(verdict.approval_file)
-    if not verdict.allowed:
-        out.problem = blocked_line(project_file, content, verdict)
+    found = out.layers = chain.chain(nearest, out.watched)
+    top = found[-1]
+    out.project, out.digest, out.lock_content, out.verdict = top.project, top.digest, top.lock, top.verdict
+    blocked = next((layer for layer in found[:-1] if not layer.allowed), None)
+    if blocked is not None:  # a child is built on its parent: nothing of the chain loads
+        assert blocked.verdict is not None
+        out.problem = f"{blocked_line(blocked.file, blocked.content, blocked.verdict)} (inherited by {tilde(nearest)})"
         return
-    from envr.project.load import lookup, parse
-
-    project = lookup(project_file, content, digest)
-    if project is None:
-        project = out.parsed = parse(project_file, content)
-    out.project = project
-    pinned = _pinned(project, digest, watched)
-    if pinned is not None:
-        out.pinned, project, bins = pinned
+    loadable = found if top.allowed else found[:-1]
+    pinned = None
+    if top.allowed and len(found) == 1 and top.project is not None:
+        pinned = _pinned(top.project, top.digest, out.watched)
+    for layer in loadable:
+        chain.read_dotenv(layer, out.watched)
+        layer.ident = chain.identity(layer, f"pin {pinned[0]}" if pinned is not None else "")
+    # Keep the loaded layers that are unchanged (same file, same content) as they are: leaving a child for its
+    # parent reverts exactly the child's part, with the exactness rules of a revert.
+    old = out.old.layers() if out.old is not None else []
+    keep = 0
+    while keep < min(len(loadable), len(old)) and (old[keep].file, old[keep].digest) == (
+        loadable[keep].file,
+        loadable[keep].ident,
+    ):
+        keep += 1
+    if keep:
+        base, out.kept = revert(out.environ, out.old, keep)
+        new: State | None = old[keep - 1]
+        old[keep - 1].parents = old[: keep - 1]
     else:
-        bins = _package_bins(out, project, base)
-    act = activation(project, base, bins)
-    out.interpolated = referenced(project)
-    out.target, out.new = apply(base, act, project_file, digest)
+        base, new = dict(out.base), None
+    for i, layer in enumerate(loadable):
+        project = layer.project
+        assert project is not None
+        if pinned is not None:
+            project, layer.bins = pinned[1], pinned[2]
+        else:
+            layer.bins = _package_bins(out, layer, project, base)
+        if i < keep:
+            continue
+        scope = dict(base)
+        chain.parse_dotenv(layer, scope)
+        chain.run_secrets(layer, scope, {})
+        act = activation(project, base, layer.bins, layer.dotenv, layer.secrets)
+        out.interpolated |= referenced(project) | layer.reads
+        base, new = apply(base, act, layer.file, layer.ident, new.layers() if new is not None else [])
+    out.problem = _problems(out, found)
+    if new is None:
+        return
+    out.new, out.target = new, base
     if pinned is not None:
-        latest = generations.current(generations.project_dir(project_file))[0]
-        out.new.extra["pin"] = [pinned[0], latest]
-        out.target[STATE_VAR] = out.new.encode()
-    keep_changed(out.environ, out.old, out.new, out.kept, out.target)
+        latest = generations.current(generations.project_dir(nearest))[0]
+        new.extra["pin"] = [pinned[0], latest]
+    out.target[STATE_VAR] = new.encode()
+    keep_changed(out.environ, out.old, new, out.kept, out.target)
+    if out.problem is None and pinned is None:
+        out.generation = _generation(loadable, new)
+
+
+def _problems(out: Outcome, found: list[Layer]) -> str | None:
+    """Everything the prompt must say about this chain, in one line's parts."""
+    parts = [p for layer in found for p in layer.problems]
+    top = found[-1]
+    if not top.allowed and top.verdict is not None:
+        parts.append(blocked_line(top.file, top.content, top.verdict))
+    parts += out.failed
     if out.missing:
-        out.problem = "; ".join([*out.failed, f"missing: {', '.join(out.missing)}; run envr sync"])
-    elif pinned is None:
-        out.generation = generations.generation_content(
-            project.env, project.prepend, project.append, bins, list(project.packages), act.vars
-        )
+        parts.append(f"missing: {', '.join(out.missing)}; run envr sync")
+    return "; ".join(parts) if parts else None
+
+
+def _generation(loadable: list[Layer], new: State) -> dict[str, Any]:
+    """The whole chain as one generation of the nearest project: its packages, PATH dirs and variables."""
+    env: dict[str, str | None] = {}
+    prepend: list[str] = []
+    append: list[str] = []
+    bins: list[str] = []
+    names: list[str] = []
+    for layer in loadable:
+        project = layer.project
+        assert project is not None
+        env.update(project.env)
+        prepend[:0] = list(project.prepend)
+        append += list(project.append)
+        bins[:0] = layer.bins
+        names += [n for n in project.packages if n not in names]
+    resolved = {name: value for state in new.layers() for name, (_, value) in state.vars.items()}
+    return generations.generation_content(env, prepend, append, bins, names, resolved)
 
 
 def blocked_line(project_file: str, content: bytes, verdict: trust.Verdict) -> str:
@@ -179,27 +230,30 @@ def _pinned(project: Project, digest: str, watched: Watched) -> tuple[int, Proje
     return n, Project(project.root, project.file, project.content, env, pre, app), data["bins"]
 
 
-def _package_bins(out: Outcome, project: Project, base: Mapping[str, str]) -> list[str]:
-    """PATH dirs of the realised packages; the rest goes to out.missing (their markers are watched, so a sync
-    elsewhere shows at the next prompt). From the prompt's cache when nothing it depends on moved."""
+def _package_bins(out: Outcome, layer: Layer, project: Project, base: Mapping[str, str]) -> list[str]:
+    """PATH dirs of the layer's realised packages; the rest goes to out.missing (their markers are watched, so a
+    sync elsewhere shows at the next prompt). From the prompt's cache when nothing it depends on moved."""
     if not project.packages:
         return []
     from envr.prompt import bins as cache
     from envr.store import store_dir, valid_marker
 
-    store = store_dir(base)
-    assert out.digest is not None
-    view: Cached | View | None = cache.lookup(project, out.digest, store, out.environ)
+    store = store_dir(out.base)
+    view: Cached | View | None = cache.lookup(project, layer.digest, store, out.environ)
     if view is None:
-        full = cache.compute(project, out.digest, store, out.environ, out.lock_content)
-        out.view_fill = cache.entry(project, out.digest, store, full)
+        full = cache.compute(project, layer.digest, store, out.environ, layer.lock)
+        layer.view_fill = cache.entry(project, layer.digest, store, full)
         view = full
-    out.store_paths = list(view.paths.values())
-    for path in out.store_paths:
+    layer.store_paths = list(view.paths.values())
+    for path in layer.store_paths:
         out.watched.expect(valid_marker(path))
-    out.missing = list(view.missing)
-    out.failed = list(view.failed.values())
-    out.missing_paths = [view.paths[n] for n in view.missing if n in view.paths]
+    layer.missing = list(view.missing)
+    layer.missing_paths = [view.paths[n] for n in view.missing if n in view.paths]
+    layer.failed = list(view.failed.values())
+    out.missing += layer.missing
+    out.missing_paths += layer.missing_paths
+    out.failed += layer.failed
+    out.store_paths += layer.store_paths
     return view.bins
 
 

@@ -16,13 +16,14 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 STATE_VAR = "ENVR_STATE"
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 class State:
-    """What is loaded and how to take it back."""
+    """What is loaded and how to take it back: the nearest project's layer, on top of the layers of the projects
+    it inherits (`parents`, outermost first), each reverted exactly by itself."""
 
-    __slots__ = ("append", "digest", "extra", "file", "path_was_unset", "prepend", "root", "vars")
+    __slots__ = ("append", "digest", "extra", "file", "parents", "path_was_unset", "prepend", "root", "vars")
 
     def __init__(
         self,
@@ -34,6 +35,7 @@ class State:
         append: list[str] | None = None,
         path_was_unset: bool = False,
         extra: dict[str, object] | None = None,
+        parents: list[State] | None = None,
     ) -> None:
         self.root = root
         self.file = file
@@ -43,20 +45,43 @@ class State:
         self.append = append if append is not None else []
         self.path_was_unset = path_was_unset
         self.extra = extra if extra is not None else {}
+        self.parents = parents if parents is not None else []
+
+    def layers(self) -> list[State]:
+        """Outermost first, this layer last."""
+        return [*self.parents, self]
+
+    def _fields(self) -> dict[str, object]:
+        return {
+            "root": self.root,
+            "file": self.file,
+            "digest": self.digest,
+            "vars": {k: list(v) for k, v in self.vars.items()},
+            "pre": self.prepend,
+            "app": self.append,
+            "nopath": self.path_was_unset,
+        }
 
     def encode(self) -> str:
-        return pack(
-            {
-                "v": STATE_VERSION,
-                "root": self.root,
-                "file": self.file,
-                "digest": self.digest,
-                "vars": {k: list(v) for k, v in self.vars.items()},
-                "pre": self.prepend,
-                "app": self.append,
-                "nopath": self.path_was_unset,
-                "extra": self.extra,
-            }
+        fields = self._fields()
+        fields.update(v=STATE_VERSION, extra=self.extra, parents=[p._fields() for p in self.parents])
+        return pack(fields)
+
+    @classmethod
+    def _from(cls, d: dict[str, object]) -> State:
+        names, pre, app = d["vars"], d["pre"], d["app"]
+        if not (isinstance(names, dict) and isinstance(pre, list) and isinstance(app, list)):
+            raise ValueError("not a state envr wrote")
+        # The names become shell code in the revert: only names envr.toml could have given (D17).
+        if not all(valid_name(k) for k in names) or not all(isinstance(p, str) for p in pre + app):
+            raise ValueError("not a state envr wrote")
+        if not all(isinstance(v, list) and all(isinstance(x, str | None) for x in v[:2]) for v in names.values()):
+            raise ValueError("not a state envr wrote")
+        root, file, digest = d["root"], d["file"], d["digest"]
+        if not (isinstance(root, str) and isinstance(file, str) and isinstance(digest, str)):
+            raise ValueError("not a state envr wrote")
+        return cls(
+            root, file, digest, {k: (v[0], v[1]) for k, v in names.items()}, list(pre), list(app), bool(d["nopath"])
         )
 
     @classmethod
@@ -68,21 +93,14 @@ class State:
             d = unpack(text)
             if not isinstance(d, dict) or d.get("v") != STATE_VERSION:
                 return None
-            # The names become shell code in the revert: only names envr.toml could have given (D17).
-            if not all(valid_name(k) for k in d["vars"]) or not all(isinstance(p, str) for p in d["pre"] + d["app"]):
+            state = cls._from(d)
+            parents = d.get("parents", [])
+            if not isinstance(parents, list) or not all(isinstance(p, dict) for p in parents):
                 return None
-            if not all(isinstance(x, str | None) for v in d["vars"].values() for x in v[:2]):
-                return None
-            return cls(
-                root=d["root"],
-                file=d["file"],
-                digest=d["digest"],
-                vars={k: (v[0], v[1]) for k, v in d["vars"].items()},
-                prepend=list(d["pre"]),
-                append=list(d["app"]),
-                path_was_unset=bool(d["nopath"]),
-                extra=dict(d.get("extra", {})),
-            )
+            state.parents = [cls._from(p) for p in parents]
+            extra = d.get("extra", {})
+            state.extra = dict(extra) if isinstance(extra, dict) else {}
+            return state
         except (ValueError, KeyError, TypeError, IndexError, AttributeError):
             return None
 
@@ -185,12 +203,19 @@ def _remove_last(entries: list[str], item: str) -> None:
             return
 
 
-def revert(env: Mapping[str, str], state: State | None) -> tuple[dict[str, str], list[str]]:
-    """The environment as it was before activation, and the names of variables the user changed inside."""
+def revert(env: Mapping[str, str], state: State | None, keep: int = 0) -> tuple[dict[str, str], list[str]]:
+    """The environment as it was before the state's layers above the first `keep` were applied (all of them
+    by default), and the names of variables the user changed inside (kept as the user set them)."""
     out = dict(env)
     out.pop(STATE_VAR, None)
-    if state is None:
-        return out, []
+    kept: list[str] = []
+    if state is not None:
+        for layer in reversed(state.layers()[keep:]):
+            kept += _revert_layer(out, layer)
+    return out, kept
+
+
+def _revert_layer(out: dict[str, str], state: State) -> list[str]:
     kept = []
     for name, (before, set_to) in state.vars.items():
         if out.get(name) != set_to:
@@ -210,13 +235,16 @@ def revert(env: Mapping[str, str], state: State | None) -> tuple[dict[str, str],
             out.pop("PATH", None)
         else:
             out["PATH"] = ":".join(entries)
-    return out, kept
+    return kept
 
 
-def apply(base: Mapping[str, str], act: Activation, file: str, digest: str) -> tuple[dict[str, str], State]:
-    """base with act on top, and the state that reverts it."""
+def apply(
+    base: Mapping[str, str], act: Activation, file: str, digest: str, parents: list[State] | None = None
+) -> tuple[dict[str, str], State]:
+    """base (with parents' layers already applied) with act on top, and the state that reverts it."""
     out = dict(base)
-    state = State(act.root, file, digest)
+    out.pop(STATE_VAR, None)
+    state = State(act.root, file, digest, parents=list(parents or []))
     for name, value in act.vars.items():
         state.vars[name] = (base.get(name), value)
         if value is None:
