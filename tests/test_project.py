@@ -75,7 +75,9 @@ def test_invalid_variable_name(tmp_path: Path, name: str) -> None:
     assert ":2:1: invalid variable name" in msg
 
 
-@pytest.mark.parametrize("name", ["ENVR_ROOT", "ENVR_PROFILE", "ENVR_SHELL_PACKAGES", "PWD", "OLDPWD", "SHLVL", "_", "PATH"])
+@pytest.mark.parametrize(
+    "name", ["ENVR_ROOT", "ENVR_PROFILE", "ENVR_SHELL_PACKAGES", "PWD", "OLDPWD", "SHLVL", "_", "PATH"]
+)
 def test_reserved_variable(tmp_path: Path, name: str) -> None:
     msg = error_of(tmp_path, f'[env]\nOK = "1"\n{name} = "x"\n')
     assert f":3:1: envr must not set {name}" in msg
@@ -86,7 +88,8 @@ def test_nul_in_value_refused(tmp_path: Path) -> None:
 
 
 def test_unsupported_version(tmp_path: Path) -> None:
-    assert "unsupported version 2" in error_of(tmp_path, "version = 2\n")
+    assert "unsupported version 3" in error_of(tmp_path, "version = 3\n")
+    assert "needs version = 2" in error_of(tmp_path, "version = 1\ninherit = true\n")
 
 
 def test_invalid_utf8(tmp_path: Path) -> None:
