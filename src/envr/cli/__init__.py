@@ -8,6 +8,7 @@ import sys
 from envr.cli import activation, history, packages, services, store  # noqa: F401  (each registers its commands)
 
 # isort: off
+from envr.cli import editing  # noqa: F401  envr edit
 from envr.cli import tools  # noqa: F401  envr ls, envr outdated
 
 # isort: on
