@@ -10,6 +10,7 @@ from envr.cli import activation, history, packages, services, store  # noqa: F40
 # isort: off
 from envr.cli import editing  # noqa: F401  envr edit
 from envr.cli import prompt_segment  # noqa: F401  envr prompt
+from envr.cli import completion  # noqa: F401  envr completion, and the completers
 from envr.cli import tools  # noqa: F401  envr ls, envr outdated
 
 # isort: on
