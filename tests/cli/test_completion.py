@@ -114,18 +114,33 @@ def test_fish_completes_with_its_own_complete_command(isolated: Path) -> None:
     assert r.stdout.splitlines() == ["daytool", "mytools", "fish"]  # fish sorts them
 
 
-def test_show_and_install_completion_from_a_bash(isolated: Path) -> None:
+INSTALLED = {
+    "bash": (".bash_completions/envr.sh", ".bashrc", "source '{file}'"),
+    "zsh": (".zfunc/_envr", ".zshrc", "fpath+=~/.zfunc; autoload -Uz compinit; compinit"),
+    "fish": (".config/fish/completions/envr.fish", None, None),
+}
+NO_RC = {"bash": ["bash", "--norc"], "zsh": ["zsh", "-f"], "fish": ["fish", "--no-config"]}
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_show_and_install_completion_from_each_shell(isolated: Path, shell: str) -> None:
+    """typer detects the shell it runs in (`; :` keeps the shell from exec-ing envr in its place)."""
     env = {**env_for(isolated), "HOME": str(isolated / "home")}
-    script = ok(run_envr("completion", "bash", cwd=isolated, env=env)).stdout
-    r = subprocess.run(["bash", "--norc", "-c", "envr --show-completion"], cwd=isolated, env=env,
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0 and r.stdout == script, r  # typer detects the calling shell: the same script
-    r = subprocess.run(["bash", "--norc", "-c", "envr --install-completion"], cwd=isolated, env=env,
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r
-    installed = isolated / "home" / ".bash_completions" / "envr.sh"
-    assert installed.read_text() + "\n" == script
-    assert f"source '{installed}'" in (isolated / "home" / ".bashrc").read_text()
+    script = ok(run_envr("completion", shell, cwd=isolated, env=env)).stdout
+
+    def in_shell(line: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*NO_RC[shell], "-c", f"{line}; :"], cwd=isolated, env=env, capture_output=True,
+                              text=True, timeout=60)
+
+    r = in_shell("envr --show-completion")
+    assert r.returncode == 0 and r.stdout == script, r
+    r = in_shell("envr --install-completion")
+    assert r.returncode == 0 and f"{shell} completion installed" in r.stdout, r
+    file, rc, line = INSTALLED[shell]
+    installed = isolated / "home" / file
+    assert installed.read_text().strip() == script.strip()
+    if rc is not None:
+        assert line.format(file=installed) in (isolated / "home" / rc).read_text()
 
 
 def test_completion_of_an_unknown_shell_is_one_line(isolated: Path) -> None:
