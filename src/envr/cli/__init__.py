@@ -6,6 +6,14 @@ import os
 import sys
 
 from envr.cli import activation, history, packages, services, store  # noqa: F401  (each registers its commands)
+
+# isort: off
+from envr.cli import editing  # noqa: F401  envr edit
+from envr.cli import prompt_segment  # noqa: F401  envr prompt
+from envr.cli import completion  # noqa: F401  envr completion, and the completers
+from envr.cli import tools  # noqa: F401  envr ls, envr outdated
+
+# isort: on
 from envr.cli.app import app, say
 from envr.errors import EnvrError
 

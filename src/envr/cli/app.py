@@ -1,26 +1,144 @@
 """The typer app and what every command shares: finding the project file a command acts on, and saying things.
 
-Commands live in one module per group (activation, packages, store, history, services); each is a thin layer:
-parse arguments, call the core, print.
+Commands live in one module per group (activation, packages, store, history, services, ...); each is a thin
+layer: parse arguments, call the core, print.
+
+The app's group class (EnvrGroup) finishes the command tree once it is built, in one place for every module:
+arguments and options read like the rest of the CLI in help and usage (`PATH`, `NAME...`, `--keep-last K`,
+flags with no metavar) instead of typer's `<str>` and `<bool>`, and the value completers registered with
+`completes()` (see cli/completion.py) are attached to their parameters.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
+from typer import _click
+from typer.core import HAS_RICH, TyperArgument, TyperGroup, TyperOption
 
 from envr import __version__
 from envr.errors import EnvrError, NoProjectError, NotTrustedError
 from envr.project.file import FILENAME, find_project_file, logical_cwd
 from envr.trust import approvals as trust
 
+# Metavars by parameter name (arguments) and by long option; the rest are named after the parameter.
+ARGUMENT_METAVARS = {
+    "path": "PATH",
+    "directory": "DIR",
+    "names": "NAME",
+    "name": "NAME",
+    "specs": "SPEC",
+    "numbers": "N",
+    "number": "N",
+    "shell": "SHELL",
+    "command": "CMD",
+}
+OPTION_METAVARS = {
+    "--project": "PATH",
+    "--delete": "N",
+    "--keep-last": "K",
+    "--older-than": "AGE",
+    "--jobs": "N",
+    "--debounce": "SECONDS",
+    "--package": "SPEC",
+    "--format": "TEXT",
+}
+
+# (command path..., parameter name) -> completer(ctx, incomplete) -> candidate values. Filled by completes().
+Completer = Callable[[_click.Context, str], list[str]]
+COMPLETERS: dict[tuple[str, ...], Completer] = {}
+
+
+def completes(*where: str) -> Callable[[Completer], Completer]:
+    """Register a completer for a parameter: completes("store", "path", "name")."""
+
+    def register(fn: Completer) -> Completer:
+        COMPLETERS[where] = fn
+        return fn
+
+    return register
+
+
+class _Argument(TyperArgument):
+    """An argument shown as click shows one: `NAME` (required), `[NAME]` (optional), `NAME...`; no type."""
+
+    @property
+    def display_name_raw(self) -> str:
+        return (self.metavar or "") + ("..." if self.nargs != 1 else "")
+
+    def display_type_rich(self, ctx: _click.Context) -> str | None:
+        return None
+
+    def _rich_display_name(self) -> str:
+        return self.display_name_raw
+
+    def _usage_display_name(self) -> str:
+        name = self.metavar or ""
+        return (name if self.required else f"[{name}]") + ("..." if self.nargs != 1 else "")
+
+
+def _literal(text: str | None) -> str | None:
+    """Help text shown as written: rich would take `[packages]` or `[@VERSION]` for markup and drop it."""
+    if text is None or not HAS_RICH:
+        return text
+    return text.replace("\\[", "[").replace("[", "\\[")
+
+
+def _polish_param(param: _click.Parameter, where: tuple[str, ...]) -> None:
+    if isinstance(param, TyperArgument | TyperOption):
+        param.help = _literal(param.help)
+    if isinstance(param, TyperArgument):
+        name = param.name or ""
+        given = (param.metavar or "").strip("[]")
+        param.metavar = given or ARGUMENT_METAVARS.get(name, name.upper())
+        param.__class__ = _Argument
+    elif isinstance(param, TyperOption):
+        if param.is_flag:
+            param.metavar = ""  # a flag takes no value: show none
+        elif param.metavar is None:
+            longest = max(param.opts, key=len)
+            param.metavar = OPTION_METAVARS.get(longest, (param.name or "value").upper())
+    completer = COMPLETERS.get((*where, param.name or ""))
+    if completer is not None:
+
+        def complete(ctx: _click.Context, _param: _click.Parameter, incomplete: str, fn: Completer = completer) -> Any:
+            try:
+                values = fn(ctx, incomplete)
+            except Exception:  # completion must never print a traceback into the user's command line
+                return []
+            return [v for v in values if v.startswith(incomplete)]
+
+        param._custom_shell_complete = complete
+
+
+def _polish(command: _click.Command, where: tuple[str, ...]) -> None:
+    """Give every parameter of command (and of its subcommands) its metavar and completer."""
+    command.help = _literal(command.help)
+    help_option = command.get_help_option(_click.Context(command, info_name=command.name))
+    for param in [*command.params, *([help_option] if help_option is not None else [])]:
+        _polish_param(param, where)
+    for name, sub in getattr(command, "commands", {}).items():
+        _polish(sub, (*where, name))
+
+
+class EnvrGroup(TyperGroup):
+    """The root group: finishes the tree (metavars, completers) right before it parses or completes anything,
+    when typer has added every command and its own completion options."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        _polish(self, ())
+        return super().main(*args, **kwargs)
+
+
 app = typer.Typer(
     name="envr",
+    cls=EnvrGroup,
     help="Per-project environments: variables, PATH and pinned tools, applied on cd and reverted on leave.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion; `envr completion SHELL` prints the same
     pretty_exceptions_enable=False,
 )
 
