@@ -1,4 +1,5 @@
-"""Console entry point: `envr export` skips the typer CLI entirely, everything else goes through it."""
+"""Console entry point: `envr export` and `envr prompt` (run at every prompt) skip the typer CLI entirely;
+everything else goes through it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,12 @@ def main() -> None:
         from envr.prompt.entry import main as export_main
 
         sys.exit(export_main(sys.argv[2:]))
+    if len(sys.argv) > 1 and sys.argv[1] == "prompt":
+        from envr.prompt.segment import main as segment_main
+
+        code = segment_main(sys.argv[2:])
+        if code is not None:
+            sys.exit(code)
     from envr.cli import run
 
     run()

@@ -89,7 +89,7 @@ def uv_bin() -> str:
     try:
         from uv import find_uv_bin
     except ImportError as exc:  # pragma: no cover - uv is a declared dependency
-        raise EnvrError("the uv Python package is missing; reinstall envr (pip install envr pulls in uv)") from exc
+        raise EnvrError("the uv Python package is missing; reinstall envr (pipx install envr-cli pulls in uv)") from exc
     try:
         return str(find_uv_bin())
     except FileNotFoundError as exc:  # pragma: no cover
