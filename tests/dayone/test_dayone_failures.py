@@ -44,7 +44,9 @@ from dayone_kit import (
 
 from shellkit import ENVR, PROMPT, Result, Shell
 
-pytestmark = pytest.mark.dayone
+# The loopback server's threads make Python 3.12+ warn about forkpty() in pexpect; its child execs the shell
+# at once, touching no lock those threads hold.
+pytestmark = [pytest.mark.dayone, pytest.mark.filterwarnings("ignore:This process .* is multi-threaded")]
 
 GOOD = "dayone-scripts"  # the project's own scripts: a path package that always realises
 BROKEN = "broken"  # the package that cannot be realised, in every test
