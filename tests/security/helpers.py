@@ -496,16 +496,42 @@ def file_server(root: Path) -> Iterator[Server]:
         httpd.server_close()
 
 
+@dataclass
+class Silent:
+    url: str
+    connected: threading.Event
+
+
 @contextlib.contextmanager
-def silent_server() -> Iterator[str]:
-    """A port that accepts connections (the kernel's backlog) and never answers; yields its base URL."""
+def silent_server() -> Iterator[Silent]:
+    """A server that accepts every connection, holds it open and never sends a byte."""
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", 0))
     s.listen(64)
+    s.settimeout(0.2)
+    stop = threading.Event()
+    connected = threading.Event()
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = s.accept()
+            except OSError:
+                continue
+            held.append(conn)
+            connected.set()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
     try:
-        yield f"http://127.0.0.1:{s.getsockname()[1]}"
+        yield Silent(f"http://127.0.0.1:{s.getsockname()[1]}", connected)
     finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
         s.close()
 
 
