@@ -271,10 +271,10 @@ def zsh_names(tmp: Path) -> set[str]:
     env = clean_env(tmp)
     special = lines_of(["zsh", "-fc", "print -l ${(k)parameters[(R)*special*]}"], env)
     readonly = lines_of(["zsh", "-fc", "print -l ${(k)parameters[(R)*readonly*]}"], env)
-    # the hook arrays zsh runs around every prompt and the zsh/parameter module's magic arrays
-    extra = lines_of(["zsh", "-fc", "zmodload zsh/parameter; print -l ${(k)parameters[(R)*hide*]}"], env)
-    names = set(special) | set(readonly) | set(extra) | {"precmd_functions", "preexec_functions", "chpwd_functions"}
-    names |= {"funcstack", "signals", "options"}
+    # the hook arrays zsh runs around every prompt, and zsh/parameter's magic arrays the findings met
+    hooks = {"precmd_functions", "preexec_functions", "chpwd_functions"}
+    magic = {"funcstack", "signals", "options", "functions", "aliases", "commands"}
+    names = set(special) | set(readonly) | hooks | magic
     return {n for n in names if VALID_NAME.fullmatch(n)} - ZSH_ORDINARY
 
 

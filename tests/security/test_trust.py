@@ -13,6 +13,7 @@ import subprocess
 import tarfile
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -165,6 +166,7 @@ def flipping(lock: Path, a: str, b: str) -> Iterator[None]:
             for text in (b, a):
                 tmp.write_text(text)
                 os.replace(tmp, lock)
+                stop.wait(0.002)  # a few hundred swaps a second, without taking a whole CPU
 
     t = threading.Thread(target=flip, daemon=True)
     t.start()
@@ -186,10 +188,10 @@ def test_a_swapped_lock_never_names_the_prompts_packages(world: World) -> None:
 
     used_b = 0
     with flipping(root / "envr.lock", INI_LOCK_A, b):
-        for _ in range(150):
+        for _ in range(100):
             r = world.envr("export", "bash", cwd=root, timeout=30)
             used_b += "-ini-6.6.6" in r.stdout + r.stderr
-    assert used_b == 0, f"{used_b} of 150 prompts computed packages from the unapproved lock"
+    assert used_b == 0, f"{used_b} of 100 prompts computed packages from the unapproved lock"
 
 
 def url_tool_project(world: World) -> tuple[Path, str, str]:
@@ -222,11 +224,11 @@ def test_a_swapped_lock_never_puts_an_unapproved_store_path_on_path(world: World
 
     used_b = 0
     with flipping(root / "envr.lock", a, b):
-        for _ in range(150):
+        for _ in range(100):
             r = world.envr("export", "json", cwd=root, timeout=30)
             assert_no_internal_error(r)
             used_b += "-t-666" in r.stdout + r.stderr
-    assert used_b == 0, f"{used_b} of 150 prompts put the unapproved lock's store path on PATH"
+    assert used_b == 0, f"{used_b} of 100 prompts put the unapproved lock's store path on PATH"
 
 
 def test_sync_never_realises_an_unapproved_lock_swapped_in(world: World) -> None:
@@ -235,7 +237,7 @@ def test_sync_never_realises_an_unapproved_lock_swapped_in(world: World) -> None
 
     outputs = []
     with flipping(root / "envr.lock", a, b):
-        for _ in range(25):
+        for _ in range(15):
             r = world.envr("sync", cwd=root, timeout=60)
             assert_no_internal_error(r)
             outputs.append(r.stdout + r.stderr)
@@ -247,11 +249,11 @@ def test_sync_never_realises_an_unapproved_lock_swapped_in(world: World) -> None
 
 
 def cap_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
 
-def run_capped(world: World, args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """envr under a 2 GiB address-space cap and a 20 s deadline: a hang or an unbounded read fails the test."""
+def capped(world: World, args: list[str], cwd: Path) -> subprocess.CompletedProcess[str] | None:
+    """envr under a 1 GiB address-space cap and a 20 s deadline; None if it did not finish (a hang)."""
     try:
         return subprocess.run(
             [ENVR, *args],
@@ -264,7 +266,14 @@ def run_capped(world: World, args: list[str], cwd: Path) -> subprocess.Completed
             preexec_fn=cap_memory,
         )
     except subprocess.TimeoutExpired:
+        return None
+
+
+def run_capped(world: World, args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    r = capped(world, args, cwd)
+    if r is None:
         pytest.fail(f"`envr {' '.join(args)}` did not finish within 20 s (envr.lock read blocks)")
+    return r
 
 
 @contextlib.contextmanager
@@ -296,10 +305,7 @@ def lock_kind(root: Path, kind: str) -> Iterator[None]:
         raise ValueError(kind)
 
 
-LOCK_KINDS = ["dev-zero", "fifo", "tty-like", "symlink-outside", "directory"]
-
-
-@pytest.mark.parametrize("kind", LOCK_KINDS)
+@pytest.mark.parametrize("kind", ["dev-zero", "symlink-outside", "directory"])
 def test_allow_refuses_a_lock_that_is_not_a_regular_file_in_the_project(world: World, kind: str) -> None:
     root = world.project("clone", '[env]\nX = "1"\n')
     with lock_kind(root, kind):
@@ -307,12 +313,32 @@ def test_allow_refuses_a_lock_that_is_not_a_regular_file_in_the_project(world: W
         assert_one_line_error(r, "envr.lock")
 
 
-# Every (lock kind, command) pair that hangs today costs its whole 20 s deadline: a spread, not the product.
-DEVICE_CASES = [
-    ("dev-zero", ["export", "json"]),
-    ("dev-zero", ["export", "bash"]),
-    ("dev-zero", ["status"]),
-    ("dev-zero", ["lock", "--check"]),
+def entered_quietly(r: subprocess.CompletedProcess[str]) -> str | None:
+    """None if the prompt's view of the untrusted clone is fine: no internal error, at most one line, no X."""
+    try:
+        assert_no_internal_error(r)
+    except AssertionError as e:
+        return str(e)
+    if len(error_lines(r.stderr)) > 1:
+        return f"more than one line: {r.stderr!r}"
+    if '"X"' in r.stdout or "X=" in r.stdout:
+        return "the untrusted clone's variables were exported"
+    return None
+
+
+@pytest.mark.parametrize("command", [["export", "json"], ["export", "bash"], ["status"], ["lock", "--check"]])
+def test_entering_an_untrusted_clone_whose_lock_is_dev_zero_ends_cleanly(world: World, command: list[str]) -> None:
+    root = world.project("clone", '[env]\nX = "1"\n')
+    with lock_kind(root, "dev-zero"):
+        r = run_capped(world, command, root)
+    assert entered_quietly(r) is None, entered_quietly(r)
+
+
+# A lock that blocks a reader (a fifo nobody writes, a terminal nobody types into): every case that hangs costs
+# the whole 20 s deadline, so they run side by side in one test and report together.
+BLOCKING_CASES = [
+    ("fifo", ["allow", "."]),
+    ("tty-like", ["allow", "."]),
     ("fifo", ["export", "json"]),
     ("fifo", ["lock", "--check"]),
     ("tty-like", ["export", "bash"]),
@@ -320,16 +346,27 @@ DEVICE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "command"), DEVICE_CASES, ids=[f"{k}-{'-'.join(c)}" for k, c in DEVICE_CASES])
-def test_entering_an_untrusted_clone_with_a_device_lock_ends_quickly(
-    world: World, kind: str, command: list[str]
-) -> None:
-    root = world.project("clone", '[env]\nX = "1"\n')
-    with lock_kind(root, kind):
-        r = run_capped(world, command, root)
-    assert_no_internal_error(r)
-    assert len(error_lines(r.stderr)) <= 1, r.stderr
-    assert '"X"' not in r.stdout and "X=" not in r.stdout
+def test_a_lock_that_blocks_its_reader_never_hangs_envr(world: World) -> None:
+    def case(i: int) -> str | None:
+        kind, command = BLOCKING_CASES[i]
+        what = f"{kind}: envr {' '.join(command)}"
+        root = world.project(f"clone{i}", '[env]\nX = "1"\n')
+        with lock_kind(root, kind):
+            r = capped(world, command, root)
+        if r is None:
+            return f"{what}: did not finish within 20 s"
+        if command[0] == "allow":
+            try:
+                assert_one_line_error(r, "envr.lock")
+            except AssertionError as e:
+                return f"{what}: {e}"
+            return None
+        problem = entered_quietly(r)
+        return f"{what}: {problem}" if problem else None
+
+    with ThreadPoolExecutor(max_workers=len(BLOCKING_CASES)) as pool:
+        problems = [p for p in pool.map(case, range(len(BLOCKING_CASES))) if p]
+    assert problems == [], problems
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
