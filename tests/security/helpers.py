@@ -333,8 +333,8 @@ class Member:
     gid: int = 0
 
 
-def file(name: str, data: bytes = b"data\n", mode: int = 0o644, **kw: int) -> Member:
-    return Member(name, "file", data, mode=mode, **kw)
+def file(name: str, data: bytes = b"data\n", mode: int = 0o644, uid: int = 0, gid: int = 0) -> Member:
+    return Member(name, "file", data, mode=mode, uid=uid, gid=gid)
 
 
 def directory(name: str, mode: int = 0o755) -> Member:
@@ -345,8 +345,8 @@ def symlink(name: str, target: str) -> Member:
     return Member(name, "symlink", target=target)
 
 
-def hardlink(name: str, target: str, **kw: int) -> Member:
-    return Member(name, "hardlink", target=target, **kw)
+def hardlink(name: str, target: str, mode: int | None = None, uid: int = 0, gid: int = 0) -> Member:
+    return Member(name, "hardlink", target=target, mode=mode, uid=uid, gid=gid)
 
 
 TOOL = file("bin/tool", b"#!/bin/sh\necho ok\n", 0o755)
@@ -596,8 +596,8 @@ def chown_tree(path: Path, uid: int) -> None:
             os.lchown(os.path.join(dirpath, n), uid, uid)
 
 
-def run_as(uid: int, argv: Sequence[str], **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*as_uid(uid), *argv], capture_output=True, text=True, timeout=30, **kw)  # type: ignore[call-overload]
+def run_as(uid: int, argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*as_uid(uid), *argv], capture_output=True, text=True, timeout=30)
 
 
 def pid_alive(pid: int) -> bool:

@@ -14,6 +14,7 @@ import os
 import shutil
 import stat
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ from .helpers import (
 
 # How each link of a chain names the one before it. Every spelling normalises lexically to "." (or to the
 # link's own directory), yet the K-th link resolves K directories above the output on disk.
-SPELLINGS = {
+SPELLINGS: dict[str, Callable[[str], str]] = {
     "up": lambda prev: f"{prev}/..",
     "dot-up": lambda prev: f"./{prev}/..",
     "up-dot": lambda prev: f"{prev}/../.",
@@ -386,7 +387,7 @@ def names_limit(line: str, setting: str, value: int) -> bool:
 
 
 @contextlib.contextmanager
-def removed_afterwards(store: Path):  # type: ignore[no-untyped-def]
+def removed_afterwards(store: Path) -> Iterator[None]:
     """Big test data must not outlive the test (read-only store trees need a chmod first)."""
     try:
         yield
