@@ -55,7 +55,7 @@ def plant(where: Path, files: dict[str, bytes]) -> None:
 
 
 def entries_snapshot(store: Path) -> dict[str, object]:
-    return {p.name: snapshot(p) for p in store.iterdir() if p.name not in (".gc.lock", ".locks", ".roots")}
+    return {p.name: snapshot(p) for p in store.iterdir() if p.name not in (".gc.flock", ".flocks", ".roots")}
 
 
 # --- foreign entries ----------------------------------------------------------------------------------------
@@ -88,7 +88,7 @@ def test_gc_with_envr_store_pointing_at_home_deletes_nothing_of_the_users(world:
 
     assert_no_internal_error(dry)
     assert_no_internal_error(real)
-    changed = [c for c in diff_snapshots(before, snapshot(world.home)) if not c.startswith((".gc.lock", ".locks"))]
+    changed = [c for c in diff_snapshots(before, snapshot(world.home)) if not c.startswith((".gc.flock", ".flocks"))]
     assert changed == [], changed
 
 
@@ -246,9 +246,9 @@ def test_gc_never_deletes_a_store_path_a_prompt_is_entering(world: World) -> Non
         if not list(world.store.glob(".valid/*")):
             assert world.envr("sync", cwd=q).returncode == 0  # realised again ...
         shutil.rmtree(world.data / "envr" / "generations", ignore_errors=True)  # ... and rooted by nothing
-        # Hold the store lock shared, as a running sync does (README: gc takes <store>/.gc.lock exclusively),
+        # Hold the store lock shared, as a running sync does (README: gc takes <store>/.gc.flock exclusively),
         # so that gc starts collecting exactly while the prompt is between its check and its generation.
-        fd = os.open(world.store / ".gc.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(world.store / ".gc.flock", os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.flock(fd, fcntl.LOCK_SH)
         try:
             gc = world.popen("gc", cwd=world.tmp)

@@ -177,7 +177,7 @@ def make_read_only(store: Path) -> None:
     """The user's own store, made read-only (as a user: root ignores modes)."""
     for p in [store, *store.iterdir()]:
         if p.is_dir() and not p.is_symlink():
-            if not p.name.startswith(".") or p.name in (".locks", ".valid", ".roots"):
+            if not p.name.startswith(".") or p.name in (".flocks", ".valid", ".roots"):
                 p.chmod(0o555)
         elif p.is_file():
             p.chmod(0o444)
