@@ -67,6 +67,7 @@ end
 function __envr_changed
     # Each list is one `test` expression (see envr/shells/fish.py): fish pays ~10 µs per builtin call.
     test "$_envr_racy" = 0 -a "$ENVR_STATE" = "$_envr_seen"; or return 0
+    test -d $PWD -o -z "$_envr_root"; or return 0 # the directory was deleted under the shell
     if test "$PWD" != "$_envr_pwd"
         __envr_moved; or return 0
     end

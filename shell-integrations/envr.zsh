@@ -65,6 +65,7 @@ _envr_moved() {
 _envr_changed() {
   emulate -L zsh
   [[ ${_envr_racy-1} == 0 && ${ENVR_STATE-} == "${_envr_seen-}" ]] || return 0
+  [[ -d $PWD || -z ${_envr_root-} ]] || return 0  # the directory was deleted under the shell
   if [[ $PWD != "${_envr_pwd-}" ]]; then
     _envr_moved || return 0
   fi

@@ -11,7 +11,6 @@ import typer
 from envr.cli.app import app, approve, project_file, say
 from envr.errors import EnvrError, NoProjectError
 from envr.project.file import FILENAME, find_project_file, logical_cwd
-from envr.project.load import load
 from envr.trust import approvals as trust
 
 PANEL = "Entering a project"
@@ -98,11 +97,12 @@ def exec(
     if trust_it:
         approve(file)  # refuses a file that would not load
     if trust.check(file, trust.content_hash(file)).allowed:
-        project = load(file)
-        if project.packages:  # realise now, failing loudly, rather than run CMD without its tools
-            from envr.project.packages import sync as sync_packages
+        from envr.project.packages import sync as sync_packages
+        from envr.trust.allow import approved
 
-            sync_packages(project, os.environ, say)
+        project, lock = approved(file)
+        if project.packages:  # realise now, failing loudly, rather than run CMD without its tools
+            sync_packages(project, os.environ, say, lock_content=lock)
     outcome, _ = run(os.environ, start)  # records the generation: a gc root, as entering does
     if outcome.error is not None:
         raise outcome.error

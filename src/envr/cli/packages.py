@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from envr.cli.app import app, project_file, require_allowed, say, size
+from envr.cli.app import app, project_file, say, size
 from envr.errors import EnvrError
 from envr.project.file import FILENAME, logical_cwd
 from envr.project.load import load
@@ -20,16 +20,15 @@ def sync(path: Annotated[str | None, typer.Argument(help="envr.toml or its direc
     """Realise every package of the project into the store (independent ones in parallel)."""
     import time
 
+    from envr.progress import Reporter
     from envr.project.packages import sync as sync_packages
+    from envr.trust.allow import approved
 
     file = project_file(path)
-    require_allowed(file)
-    project = load(file)
+    project, lock = approved(file)
     started = time.monotonic()
-    from envr.progress import Reporter
-
     reporter = Reporter()
-    resolved, built = sync_packages(project, os.environ, reporter.say, progress=reporter.transfer)
+    resolved, built = sync_packages(project, os.environ, reporter.say, progress=reporter.transfer, lock_content=lock)
     _record_generation(file)
     for name, r in resolved.items():
         typer.echo(f"{name}\t{'built' if name in built else 'present'}\t{r.path}")

@@ -141,8 +141,11 @@ def logical_cwd() -> str:
 
 
 def find_project_file(start: str) -> str | None:
-    """The nearest envr.toml at or above start (a directory), by logical path."""
+    """The nearest envr.toml at or above start (a directory), by logical path; none for a directory that was
+    deleted under the shell (its project is not around it any more)."""
     d = os.path.abspath(start)
+    if not os.path.isdir(d):
+        return None
     while True:
         candidate = os.path.join(d, FILENAME)
         if os.path.isfile(candidate):

@@ -186,17 +186,21 @@ def sync(
     say: Callable[[str], None],
     only: list[str] | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
+    lock_content: bytes | Unread | None = UNREAD,
 ) -> tuple[dict[str, Resolved], list[str]]:
     """Realise the project's packages (or only some of them, plus their inputs); independent packages in
-    parallel. Returns every package resolved and the names built by this call."""
+    parallel. Returns every package resolved and the names built by this call. lock_content: envr.lock's bytes
+    as the caller read (and had approved) them; by default the file is read now."""
     from concurrent.futures import ThreadPoolExecutor
 
     from envr.store import store_dir
     from envr.store.realise import realise
 
     store = store_dir()
+    from envr.project.lockfile import for_project
+
     specs = specs_of(project)
-    lock = lock_of(project)
+    lock = for_project(project, lock_content)
     resolved = resolve(specs, store, {} if only is not None else None, lock)  # `only`: the caller reported failures
     wanted = _with_inputs(specs, only) if only is not None else {s.name for s in specs}
     wanted &= resolved.keys()

@@ -46,9 +46,8 @@ def realise(outcome: Outcome) -> str | None:
         reporter = reporter or Reporter()
         started = time.monotonic()
         try:
-            _, built = sync(
-                project, outcome.environ, reporter.say, only=list(layer.missing), progress=reporter.transfer
-            )
+            only, lock = list(layer.missing), layer.lock
+            _, built = sync(project, outcome.environ, reporter.say, only, reporter.transfer, lock)
         except KeyboardInterrupt:
             attempts.remember(project.file, digest, paths, attempts.INTERRUPTED)
             reporter.say("interrupted")

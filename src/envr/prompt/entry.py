@@ -78,8 +78,12 @@ def main(argv: list[str] | None = None) -> int:
         quiet = dirs.setting("ENVR_QUIET") not in ("", "0")
         line = status_line(outcome, quiet and hook)
         line = one_line(line) if line else ""
-        if hook:
+        if hook and len(args) == 2:  # the hook passes the line it showed last; it keeps state, a user does not
             out = render_hook(args[0], outcome, stamps, line)
+        elif hook:
+            from envr.shells import shell
+
+            out = shell(args[0]).render(outcome.delta)
         else:
             from envr.shells.formats import render_dotenv, render_json
 

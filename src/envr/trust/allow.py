@@ -9,6 +9,7 @@ is approved.
 from __future__ import annotations
 
 from envr.project import attempts
+from envr.project.file import Project
 from envr.project.load import cached
 from envr.trust import approvals
 from envr.trust.changes import record_approved
@@ -24,3 +25,18 @@ def allow(project_file: str) -> str:
     record_approved(project_file)
     attempts.forget(project_file)  # the user looked again: a prompt may retry what failed to realise
     return digest
+
+
+def approved(project_file: str) -> tuple[Project, bytes | None]:
+    """The project as approved, and its lock's bytes: each file read once, the bytes hashed for the approval
+    check being the bytes parsed and used (a file swapped meanwhile cannot slip in). NotTrustedError if the
+    content is not approved."""
+    from envr.errors import NotTrustedError
+    from envr.fsutil import read_regular
+
+    content = read_regular(project_file)
+    lock = approvals.read_lock(project_file)
+    verdict = approvals.check(project_file, approvals.digest(content, lock))
+    if not verdict.allowed:
+        raise NotTrustedError(f"{project_file} is {verdict.state}; run 'envr allow' to trust it")
+    return cached(project_file, content, approvals.digest(content, lock)), lock

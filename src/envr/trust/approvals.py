@@ -44,12 +44,16 @@ def digest(content: bytes, lock: bytes | None) -> str:
 def read_lock(project_file: str) -> bytes | None:
     """envr.lock's bytes beside project_file (None: there is none). A lock that is a symlink, fifo or device
     is refused (NotRegularError, an OSError), so a cloned repository cannot make envr read /dev/tty."""
-    from envr.fsutil import read_regular
+    from envr.errors import EnvrError
+    from envr.fsutil import NotRegularError, read_regular
 
+    path = os.path.join(os.path.dirname(project_file), LOCKNAME)
     try:
-        return read_regular(os.path.join(os.path.dirname(project_file), LOCKNAME), follow=False)
+        return read_regular(path, follow=False)
     except FileNotFoundError:
         return None
+    except NotRegularError as e:
+        raise EnvrError(f"{path} {e.strerror}; envr reads only a regular file there") from None
 
 
 def content_hash(project_file: str, content: bytes | None = None) -> str:

@@ -37,14 +37,16 @@ def _build_main(argv: list[str]) -> int:
     from envr.project.packages import sync
 
     try:
-        with open(file, "rb") as f:
-            content = f.read()
-        digest = trust.content_hash(file, content)
+        from envr.fsutil import read_regular
+
+        content = read_regular(file)
+        lock = trust.read_lock(file)
+        digest = trust.digest(content, lock)
         verdict = trust.check(file, digest)
         if not verdict.allowed or digest != expected:
             return result(BUILD_NOT_APPROVED, error=f"{file} is {verdict.state if not verdict.allowed else 'changed'}")
         project = parse(file, content)
-        resolved, built = sync(project, os.environ, say)
+        resolved, built = sync(project, os.environ, say, lock_content=lock)
     except EnvrError as e:
         return result(BUILD_FAILED, error=str(e), logs=_log_paths(str(e)))
     except OSError as e:
