@@ -47,6 +47,7 @@ class Outcome:
         self.old: State | None = None
         self.new: State | None = None
         self.kept: list[str] = []
+        self.kept_any = False  # a variable the user changed inside any loaded layer
         self.notes: list[str] = []  # loaded / unloaded / kept: silenced by ENVR_QUIET=1
         self.problem: str | None = None  # blocked, broken or missing: always shown
         self.error: EnvrError | None = None  # the project could not be loaded at all
@@ -74,6 +75,7 @@ def compute(environ: Mapping[str, str], pwd: str) -> Outcome:
     out = Outcome(environ, pwd)
     out.old = State.decode(environ.get(STATE_VAR))
     base, out.kept = revert(environ, out.old)
+    out.kept_any = bool(out.kept)
     dirs.settle(base)  # envr's own settings come from before any project: a project cannot move them
     out.base = base = profile.on_path(base, lambda path: out.watched.expect(path, project=False))
     project_file = find_project_file(pwd)

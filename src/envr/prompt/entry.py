@@ -135,17 +135,25 @@ def render_hook(name: str, outcome: Outcome, stamps: dict[str, str | None], said
 
 def leave_of(state: State) -> Leave:
     from envr.prompt.core import tilde
-    from envr.shells.hookstate import Leave
+    from envr.shells.hookstate import Layer, Leave
 
-    vars = [(name, set_to, before) for name, (before, set_to) in state.vars.items()]
-    return Leave(vars, list(state.prepend), list(state.append), state.path_was_unset, one_line(tilde(state.root)))
+    layers = [
+        Layer(
+            [(n, s, b) for n, (b, s) in layer.vars.items()],
+            list(layer.prepend),
+            list(layer.append),
+            layer.path_was_unset,
+        )
+        for layer in reversed(state.layers())
+    ]
+    return Leave(layers, one_line(tilde(state.root)))
 
 
 def _cacheable(outcome: Outcome) -> bool:
     """A fresh, complete load: nothing kept from a reload in the same project, nothing missing or wrong."""
     new, old = outcome.new, outcome.old
     fresh = old is None or (new is not None and old.root != new.root)
-    return outcome.loaded and fresh and not outcome.kept and outcome.project is not None
+    return outcome.loaded and fresh and not outcome.kept_any and outcome.project is not None
 
 
 def enter_of(outcome: Outcome, hs: HookState) -> Enter:
@@ -158,19 +166,21 @@ def enter_of(outcome: Outcome, hs: HookState) -> Enter:
     new, base = outcome.new, outcome.base
     assert new is not None and outcome.root is not None
     enter = Enter(outcome.root)
-    names = sorted(set(new.vars) | outcome.interpolated)
+    layers = new.layers()
+    enter.prepend = [entry for layer in reversed(layers) for entry in layer.prepend]
+    enter.append = [entry for layer in layers for entry in layer.append]
+    names = sorted({name for layer in layers for name in layer.vars} | outcome.interpolated)
     enter.checks = [("var", name, base.get(name)) for name in names if name != "PATH"]
     if "PATH" in outcome.interpolated:
         enter.checks.append(("var", "PATH", base.get("PATH")))
-    elif new.prepend or new.append:
-        enter.checks.append(("defined", "PATH", None if new.path_was_unset else "1"))
+    elif enter.prepend or enter.append:
+        enter.checks.append(("defined", "PATH", "1" if "PATH" in base else None))
     profile = base.get(PROFILE_VAR)
     enter.checks.append(("var", PROFILE_VAR, profile))
     enter.checks.append(("first_path", "PATH", profile))
     enter.checks += [("file", path, stamp) for path, stamp in hs.wproj]
-    enter.sets = [(name, set_to) for name, (_, set_to) in new.vars.items()]
+    enter.sets = [(name, set_to) for layer in layers for name, (_, set_to) in layer.vars.items()]
     enter.sets.append((STATE_VAR, outcome.target.get(STATE_VAR)))
-    enter.prepend, enter.append = list(new.prepend), list(new.append)
     after = enter.after
     after.seen = outcome.target.get(STATE_VAR, "")
     after.root = outcome.root

@@ -73,12 +73,13 @@ class FishShell(Renderer):
 
     def leave_code(self, leave: Leave) -> str:
         lines = ["set -g __envr_k"]
-        for name, set_to, before in leave.vars:
-            still = f'set -q {name}; and test "${name}" = {quote(set_to)}' if set_to is not None else ""
-            still = still or f"not set -q {name}"
-            back = self.unset(name) if before is None else self.export(name, before)
-            lines.append(f"if {still}; {back}; else; set -a __envr_k {name}; end")
-        lines += self.unpath(leave)
+        for layer in leave.layers:
+            for name, set_to, before in layer.vars:
+                still = f'set -q {name}; and test "${name}" = {quote(set_to)}' if set_to is not None else ""
+                still = still or f"not set -q {name}"
+                back = self.unset(name) if before is None else self.export(name, before)
+                lines.append(f"if {still}; {back}; else; set -a __envr_k {name}; end")
+            lines += self.unpath(layer)
         lines += ["set -e -g ENVR_STATE", self.call("left", [leave.where])]
         return "\n".join(lines)
 

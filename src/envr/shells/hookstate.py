@@ -15,11 +15,11 @@ Anything else runs the core.
 from __future__ import annotations
 
 
-class Leave:
-    """How to take a loaded project back: per variable (name, value envr set or None if it unset it, value
-    before or None if it was unset), and the PATH entries envr added."""
+class Layer:
+    """One project file's part of a load: per variable (name, value envr set or None if it unset it, value before
+    or None if it was unset), and the PATH entries envr added."""
 
-    __slots__ = ("append", "path_was_unset", "prepend", "vars", "where")
+    __slots__ = ("append", "path_was_unset", "prepend", "vars")
 
     def __init__(
         self,
@@ -27,13 +27,21 @@ class Leave:
         prepend: list[str],
         append: list[str],
         path_was_unset: bool,
-        where: str,
     ) -> None:
         self.vars = vars
         self.prepend = prepend
         self.append = append
         self.path_was_unset = path_was_unset
-        self.where = where  # the project's directory as messages show it (~/proj)
+
+
+class Leave:
+    """How to take a loaded project back: its layers, the nearest project's first (reverted first)."""
+
+    __slots__ = ("layers", "where")
+
+    def __init__(self, layers: list[Layer], where: str) -> None:
+        self.layers = layers
+        self.where = where  # the nearest project's directory as messages show it (~/proj)
 
 
 class HookState:

@@ -47,12 +47,13 @@ class PosixShell(Renderer):
     def leave_code(self, leave: Leave) -> str:
         """revert() as shell code: restore what envr set unless the user changed it (then keep and say it)."""
         lines = ["_envr_k=()"]
-        for name, set_to, before in leave.vars:
-            still = f"[[ -n ${{{name}+x}} && ${name} == {quote(set_to)} ]]" if set_to is not None else ""
-            still = still or f"[[ -z ${{{name}+x}} ]]"
-            back = self.unset(name) if before is None else self.export(name, before)
-            lines.append(f"if {still}; then {back}; else _envr_k+=({name}); fi")
-        lines += self.unpath(leave)
+        for layer in leave.layers:
+            for name, set_to, before in layer.vars:
+                still = f"[[ -n ${{{name}+x}} && ${name} == {quote(set_to)} ]]" if set_to is not None else ""
+                still = still or f"[[ -z ${{{name}+x}} ]]"
+                back = self.unset(name) if before is None else self.export(name, before)
+                lines.append(f"if {still}; then {back}; else _envr_k+=({name}); fi")
+            lines += self.unpath(layer)
         lines += ["unset ENVR_STATE", self.call("left", [leave.where])]
         return "\n".join(lines)
 

@@ -8,7 +8,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from envr.shells.hookstate import Enter, HookState, Leave
+    from envr.shells.hookstate import Enter, HookState, Layer, Leave
 
 
 class Renderer:
@@ -93,7 +93,7 @@ class Renderer:
         lines.append(self.call("note", [enter.message]))
         return "\n".join(lines)
 
-    def unpath(self, leave: Leave) -> list[str]:
-        if not (leave.prepend or leave.append):
+    def unpath(self, layer: Layer) -> list[str]:
+        if not (layer.prepend or layer.append):
             return []
-        return [self.path_call("unpath", [str(int(leave.path_was_unset))], leave.prepend, leave.append)]
+        return [self.path_call("unpath", [str(int(layer.path_was_unset))], layer.prepend, layer.append)]
