@@ -6,12 +6,14 @@ from __future__ import annotations
 import os
 
 from envr.project.file import FILENAME
-from envr.prompt.core import compute
+from envr.prompt.core import Outcome, compute
 from envr.prompt.state import STATE_VAR, State
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from envr.prompt.layers import Layer
 
 
 def report(environ: Mapping[str, str], pwd: str) -> list[str]:
@@ -37,25 +39,55 @@ def report(environ: Mapping[str, str], pwd: str) -> list[str]:
                 lines.append(f"changed since allowed: {changed}")
     elif outcome.problem is not None:
         lines.append(f"problem: {outcome.problem}")
-    p = outcome.project
-    if p is not None and outcome.error is None:
-        for name, value in p.env.items():
-            shown = "unset" if value is None else repr(outcome.target.get(name, ""))
-            lines.append(f"  {name}: {shown}   (env.{name} in {FILENAME})")
-        for key, items in (("prepend", p.prepend), ("append", p.append)):
-            lines += [f"  PATH {key}: {item}" for item in items]
-        lines += _generation(outcome)
+    if outcome.error is None and outcome.new is not None:
+        lines += _variables(outcome)
+        if outcome.project is not None:
+            lines += _generation(outcome)
     if outcome.delta:
         pending = ", ".join(sorted(k for k in outcome.delta if k != STATE_VAR)) or "state only"
         lines.append(f"pending at next prompt: {pending}")
     return lines
 
 
-def _generation(outcome: object) -> list[str]:
-    from envr.history import generations
-    from envr.prompt.core import Outcome
+def _variables(outcome: Outcome) -> list[str]:
+    """Each variable with the file it comes from (the nearest file that sets it wins), and the PATH entries."""
+    origin: dict[str, str] = {}
+    for layer in outcome.layers:
+        p = layer.project
+        if p is None or not layer.allowed:
+            continue
+        for name in layer.dotenv:
+            origin[name] = f"from {_dotenv_file(layer, name)}"
+        for name in p.env:
+            origin[name] = f"env.{name} in {p.file}"
+        for name in layer.secrets:
+            origin[name] = f"a command in {p.file}"
+    lines = []
+    secret = {name for layer in outcome.layers for name in layer.secrets}
+    for name, where in origin.items():
+        shown = repr(outcome.target[name]) if name in outcome.target else "unset"
+        if name in secret and name in outcome.target:
+            shown = f"<{len(outcome.target[name])} characters, not shown>"
+        lines.append(f"  {name}: {shown}   ({where})")
+    for layer in outcome.layers:
+        if layer.project is not None and layer.allowed:
+            for key, items in (("prepend", layer.project.prepend), ("append", layer.project.append)):
+                lines += [f"  PATH {key}: {item}   ({layer.project.file})" for item in items]
+    return lines
 
-    assert isinstance(outcome, Outcome) and outcome.project is not None and outcome.digest is not None
+
+def _dotenv_file(layer: Layer, name: str) -> str:
+    found = ""
+    for path, data, _ in layer.dotenv_files:
+        if name.encode() + b"=" in data:
+            found = path
+    return found or "a dotenv file"
+
+
+def _generation(outcome: Outcome) -> list[str]:
+    from envr.history import generations
+
+    assert outcome.project is not None and outcome.digest is not None
     latest, pin = generations.active(outcome.project.file, outcome.digest)
     if pin is not None:
         return [f"generation: pinned older generation {pin} (latest {latest}); envr sync returns to the latest"]
