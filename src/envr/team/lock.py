@@ -73,13 +73,11 @@ def changes(old: Lock | None, new: Lock) -> list[str]:
 
 
 def check(project: Project) -> list[str]:
-    """Why envr.lock does not match envr.toml (empty: it matches). No network: a check, not a resolve."""
+    """Why envr.lock does not match envr.toml (empty: it matches). No network: a check, not a resolve. A lock
+    that cannot be read at all raises its LockError (one line naming the file and the fix)."""
     from envr.project.packages import specs_of
 
-    try:
-        lock = read(project.lock_file)
-    except LockError as e:
-        return [str(e)]
+    lock = read(project.lock_file)
     problems = differences(project.packages, lock)
     if lock is None:
         return problems
