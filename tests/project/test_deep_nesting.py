@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from project_helpers import allow_error, project, world
 
 from envr.project.file import too_deep_at
 from envr_testing import run_envr
+from envr_world import allow_error, project, world
 
 DEEP = {
     "arrays": ("[env]\nX = " + "[" * 5000 + "]" * 5000 + "\n", "2:69"),

@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from project_helpers import project, world
 
 from envr.project.file import MAX_ARG_STRLEN, arg_max, env_bytes, execve_problem, literal
 from envr_testing import run_envr
+from envr_world import project, world
 
 LIMIT = "over the 128 KiB (131,072 bytes) one environment variable may hold"
 

@@ -14,10 +14,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from project_helpers import allow_error, project, world
 
 from envr.project import names
 from envr_testing import run_envr
+from envr_world import allow_error, project, world
 
 VALID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAN = Path("/usr/share/man/man1")

@@ -1,5 +1,4 @@
-"""Helpers of the project-file tests: a fresh HOME, XDG dirs and ENVR_STORE per test, and the installed envr CLI
-run in it as a user would."""
+"""A fresh HOME, XDG dirs and ENVR_STORE per test, and the installed envr CLI run in it as a user would."""
 
 from __future__ import annotations
 
