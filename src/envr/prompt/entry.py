@@ -106,14 +106,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _github() -> int:
     from envr.project.file import logical_cwd
+    from envr.prompt.core import compute
     from envr.shells.github import export_github
 
     try:
-        names = export_github(os.environ, logical_cwd())
+        said = export_github(os.environ, lambda: compute(os.environ, logical_cwd()))
     except EnvrError as e:
         print(one_line(f"envr: {e}"), file=sys.stderr)
         return e.exit_code
-    print(f"envr: exported {len(names)} variable{'s' if len(names) != 1 else ''} to $GITHUB_ENV", file=sys.stderr)
+    print(f"envr: {said}", file=sys.stderr)
     return 0
 
 
