@@ -176,6 +176,7 @@ def test_the_xdg_base_dirs_are_refused_in_every_toml_spelling(tmp_path: Path, na
         (f"[env]\nGREETING = 'hi'\n'{name}' = '/tmp/x'\n", ":3:1:"),
         (f'env.GREETING = "hi"\nenv.{name} = false\n', ":2:1:"),
         (f'[env]\n"{name}" = false\nGREETING = "hi"\n', ":2:1:"),
+        (f'env = {{ GREETING = "hi", {name} = "x" }}\n', ":1:26:"),
     ):
         msg = allow_error(tmp_path, toml)
         assert where in msg and f"envr must not set {name}: envr reads it for itself" in msg, msg

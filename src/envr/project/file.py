@@ -402,4 +402,9 @@ class _Locator:
                 dotted = re.match(r"\s*" + re.escape(section) + r"\s*\.\s*" + re.escape(key) + r"\s*=", line)
                 if dotted:
                     return number, len(line) - len(line.lstrip()) + 1
+                inline = re.match(r"\s*" + re.escape(section) + r"\s*=\s*\{", line)  # env = { A = "1", ... }
+                spelled = "(?:" + "|".join(re.escape(k) for k in (key, f'"{key}"', f"'{key}'")) + ")"
+                item = inline and re.compile(r"[{,]\s*(" + spelled + r")\s*=").search(line, inline.end() - 1)
+                if item:
+                    return number, item.start(1) + 1
         return None, None
