@@ -1,6 +1,7 @@
 """D13 and issue 10 item 11: `envr export dotenv` is safe to `set -a; . file` in sh and bash (every value byte for
-byte, nothing runs), python-dotenv reads it the same wherever its syntax allows, envr's revert state stays out of
-it; `envr export github` counts variables and PATH entries apart."""
+byte, nothing runs), python-dotenv reads it the same wherever its syntax allows, a line-based reader (docker) never
+sees a variable the project did not set, envr's revert state stays out of it; `envr export github` counts
+variables and PATH entries apart."""
 
 from __future__ import annotations
 
@@ -12,19 +13,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from envr.errors import EnvrError
 from envr.shells.formats import render_dotenv
 from envr_testing import run_envr
 from envr_world import project, world
 
 # Fragments a careless quoting would run or mangle, mixed into random text.
-NASTY = ["$(touch {m})", "`touch {m}`", "${{HOME}}", "$HOME", "'", '"', "\\", "\\'", "'\\''", "\n", "\r", "\t", " #x"]
+NASTY = ["$(touch {m})", "`touch {m}`", "${{HOME}}", "$HOME", "'", '"', "\\", "\\'", "'\\''", "\r", "\t", " #x"]
 NASTY += ["~", "*", "?", "[a]", ";", "&", "|", "!", "=", "\\n", "$$", "\u20ac", "\x1b[31m", "\x7f", "# unset X"]
 
 
 def values(marker: Path) -> st.SearchStrategy[str]:
     piece = st.one_of(
         st.sampled_from([f.format(m=marker) for f in NASTY]),
-        st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=8),
+        st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0\n"), max_size=8),
     )
     return st.lists(piece, max_size=6).map("".join)
 
@@ -102,7 +104,7 @@ def test_envr_export_dotenv_of_a_project_sources_back_exactly(tmp_path: Path) ->
     root = project(
         tmp_path,
         f'[env]\nV = "a`touch {marker}`b $(echo not-run) it\'s"\nW = \'back\\slash "q" $x\'\n'
-        'NL = "one\\ntwo"\nGONE = false\n',
+        "GONE = false\n",
     )
     assert run_envr("allow", str(root), cwd=root, env=env).returncode == 0
 
@@ -116,12 +118,29 @@ def test_envr_export_dotenv_of_a_project_sources_back_exactly(tmp_path: Path) ->
     expected = {
         "V": f"a`touch {marker}`b $(echo not-run) it's",
         "W": 'back\\slash "q" $x',
-        "NL": "one\ntwo",
         "ENVR_ROOT": str(root),
     }
     for shell in ("sh", "bash"):
         assert sourced(shell, file, list(expected)) == expected
     assert not marker.exists()
+
+
+def test_a_value_with_a_line_break_is_refused_naming_it(tmp_path: Path) -> None:
+    """docker reads a .env line by line: the second line of a value would be a variable (or a host name) of its
+    own, so no quoting makes it safe."""
+    env = world(tmp_path)
+    root = project(tmp_path, '[env]\nA = "1"\nNL = "one\\nEVIL=yes"\n')
+    assert run_envr("allow", str(root), cwd=root, env=env).returncode == 0
+
+    r = run_envr("export", "dotenv", cwd=root, env=env)
+
+    assert (r.returncode, r.stdout) == (1, "")
+    assert r.stderr == (
+        "envr: NL holds a line break, which a .env file cannot carry safely (docker would read the next line as a "
+        "variable of its own); use `envr export json`, or run the tool under `envr exec`\n"
+    )
+    with pytest.raises(EnvrError, match="NL holds a line break"):
+        render_dotenv({"A": "1", "NL": "x\n"})
 
 
 def test_export_github_counts_variables_and_path_entries_apart(tmp_path: Path) -> None:

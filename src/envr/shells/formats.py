@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from envr.errors import EnvrError
 from envr.shells.posix import quote
 
 # envr's own revert state: meaningful only to the hook of an interactive shell, never to a file read elsewhere.
@@ -24,10 +25,13 @@ def render_json(delta: Mapping[str, str | None]) -> str:
 def render_dotenv(delta: Mapping[str, str | None]) -> str:
     """A `.env` file: one `NAME=value` line per variable, made for `set -a; . ./file` in sh or bash.
 
-    Sourced by any POSIX sh, every value comes back byte for byte and nothing runs. Each value is written in the
-    first of these forms that fits, so that other readers agree with sh as often as they can:
+    Sourced by any POSIX sh, every value comes back byte for byte and nothing runs. A value with a line break
+    is refused (EnvrError naming it): docker's reader, and others that go line by line, would take the next
+    line as a variable of its own (or as a name to copy from the host), so no form of it is safe to hand on.
+    Each value is written in the first of these forms that fits, so that other readers agree with sh as often
+    as they can:
     1. bare, when it holds only characters no reader interprets: letters, digits and `_-./:,+@%=`;
-    2. in single quotes, when it holds no `'` and no `\\`: sh takes every byte literally (newlines too);
+    2. in single quotes, when it holds no `'` and no `\\`: sh takes every byte literally;
     3. in double quotes with `\\` and `"` backslash-escaped, when it holds no `$` and no backtick;
     4. else in single quotes with each `'` written as `'\\''` (exact for sh only).
 
@@ -50,6 +54,11 @@ def render_dotenv(delta: Mapping[str, str | None]) -> str:
             continue
         if value is None:
             lines.append(f"# unset {name}")
+        elif "\n" in value:
+            raise EnvrError(
+                f"{name} holds a line break, which a .env file cannot carry safely (docker would read the next line "
+                "as a variable of its own); use `envr export json`, or run the tool under `envr exec`"
+            )
         else:
             lines.append(f"{name}={_dotenv_value(value)}")
     return "".join(line + "\n" for line in lines)
