@@ -121,7 +121,7 @@ def test_lock_check_green_then_red_with_a_readable_diff(isolated: Path, wheelhou
     env = offline_env(wheelhouse, isolated)
     r = run_envr("lock", "--check", cwd=p, env=env)
     assert r.returncode == 1 and "no envr.lock" in r.stdout
-    ok(run_envr("lock", cwd=p, env=env))
+    ok(run_envr("lock", "--trust", cwd=p, env=env))
     ok(run_envr("lock", "--check", cwd=p, env=env))
     text = (p / "envr.toml").read_text().replace("lockdemo==1.0", "lockdemo>=1.0")
     (p / "envr.toml").write_text(text)
@@ -140,7 +140,7 @@ def test_lock_upgrade_re_resolves_and_shows_what_changed(isolated: Path, wheelho
     shutil.copytree(wheelhouse, wheels)
     p = make_repo(isolated / "p", with_npm=False)
     env = offline_env(wheels, isolated)
-    ok(run_envr("lock", cwd=p, env=env))
+    ok(run_envr("lock", "--trust", cwd=p, env=env))
     make_wheel(wheels, "lockdep", "1.2", {"lockdep.py": "VERSION = '1.2'\n"})
     assert "lockdep==1.1" in (p / "envr.lock").read_text()
     r = ok(run_envr("lock", cwd=p, env=env))  # no --upgrade: unchanged entries are not re-resolved
@@ -154,7 +154,7 @@ def test_lock_upgrade_re_resolves_and_shows_what_changed(isolated: Path, wheelho
 def test_bad_locks_are_one_line_errors(isolated: Path, wheelhouse: Path, damage: str) -> None:
     p = make_repo(isolated / "p", with_npm=False)
     env = offline_env(wheelhouse, isolated)
-    ok(run_envr("lock", cwd=p, env=env))
+    ok(run_envr("lock", "--trust", cwd=p, env=env))
     text = (p / "envr.lock").read_text()
     if damage == "unparseable":
         text += "this is [not toml\n"
@@ -202,11 +202,12 @@ def test_add_pins_keeps_comments_locks_realises_and_stays_allowed(isolated: Path
     assert "trust: allowed" in ok(run_envr("status", cwd=p, env=env)).stdout
 
 
-def test_add_to_a_project_that_was_not_allowed_keeps_it_blocked(isolated: Path, wheelhouse: Path) -> None:
+def test_add_to_a_project_that_was_not_allowed_is_refused_and_writes_nothing(isolated: Path, wheelhouse: Path) -> None:
     p = make_repo(isolated / "p", with_npm=False)
     env = offline_env(wheelhouse, isolated)
-    r = ok(run_envr("add", "pypi:lockother==2.0", cwd=p, env=env))
-    assert "nothing was realised" in r.stderr
+    r = run_envr("add", "pypi:lockother==2.0", cwd=p, env=env)
+    assert r.returncode == 3 and "run 'envr allow'" in r.stderr and "--trust" in r.stderr  # tests/team: why
+    assert "lockother" not in (p / "envr.toml").read_text() and not (p / "envr.lock").exists()
     assert "trust: not allowed" in run_envr("status", cwd=p, env=env).stdout
 
 
@@ -214,7 +215,7 @@ def test_add_to_a_project_that_was_not_allowed_keeps_it_blocked(isolated: Path, 
 def test_add_of_what_does_not_exist_writes_nothing(isolated: Path, wheelhouse: Path, spec: str) -> None:
     p = make_repo(isolated / "p", with_npm=False)
     env = offline_env(wheelhouse, isolated)
-    ok(run_envr("lock", cwd=p, env=env))
+    ok(run_envr("lock", "--trust", cwd=p, env=env))
     before = {f: (p / f).read_bytes() for f in ("envr.toml", "envr.lock")}
     r = run_envr("add", spec, cwd=p, env=env)
     assert r.returncode != 0
@@ -241,12 +242,16 @@ def test_init_writes_a_commented_allowed_starter_and_refuses_to_overwrite(isolat
 def test_status_and_block_message_say_what_a_pulled_change_did_to_packages(isolated: Path, wheelhouse: Path) -> None:
     p = make_repo(isolated / "p", with_npm=False)
     env = offline_env(wheelhouse, isolated)
-    ok(run_envr("lock", cwd=p, env=env))
+    ok(run_envr("lock", "--trust", cwd=p, env=env))
     ok(run_envr("allow", cwd=p, env=env))
-    # what a teammate's commit would bring: a new package, one gone, the lock redone
-    text = (p / "envr.toml").read_text().replace('tools = { path = "./tools" }\n', "")
-    (p / "envr.toml").write_text(text + 'other = "pypi:lockother==2.0"\n')
-    ok(run_envr("lock", cwd=p, env=env))
+    # what a teammate's commit would bring: a new package, one gone, the lock redone (in their clone)
+    theirs = isolated / "theirs"
+    shutil.copytree(p, theirs)
+    text = (theirs / "envr.toml").read_text().replace('tools = { path = "./tools" }\n', "")
+    (theirs / "envr.toml").write_text(text + 'other = "pypi:lockother==2.0"\n')
+    ok(run_envr("lock", "--trust", cwd=theirs, env=env))
+    for name in ("envr.toml", "envr.lock"):  # the pull
+        shutil.copyfile(theirs / name, p / name)
     r = run_envr("status", cwd=p, env=env)
     assert "trust: changed since allowed" in r.stdout
     assert "changed since allowed: packages: +other 2.0, -tools " in r.stdout
@@ -265,7 +270,7 @@ def test_git_hook_blocks_a_commit_with_a_stale_lock(isolated: Path, wheelhouse: 
     r = ok(run_envr("git-hook", "install", cwd=repo, env=env))
     hook = repo / ".git" / "hooks" / "pre-commit"
     assert os.access(hook, os.X_OK) and str(hook) in r.stderr
-    ok(run_envr("lock", cwd=repo, env=env))
+    ok(run_envr("lock", "--trust", cwd=repo, env=env))
     ok(git("add", "-A", cwd=repo))
     commit = git("commit", "-q", "-m", "locked", cwd=repo)
     assert commit.returncode == 0, commit.stderr
@@ -275,7 +280,7 @@ def test_git_hook_blocks_a_commit_with_a_stale_lock(isolated: Path, wheelhouse: 
     assert commit.returncode == 1
     assert "envr.lock does not match" in commit.stdout + commit.stderr
     assert "run 'envr lock'" in commit.stderr
-    ok(run_envr("lock", cwd=repo, env=env))
+    ok(run_envr("lock", "--trust", cwd=repo, env=env))
     ok(git("add", "envr.lock", cwd=repo))
     assert git("commit", "-q", "-m", "relocked", cwd=repo).returncode == 0
     # a different hook already there is not overwritten
@@ -295,7 +300,8 @@ def test_pre_commit_hooks_yaml_names_the_hook_script() -> None:
 def test_exec_trust_realises_from_the_lock_and_runs(isolated: Path, wheelhouse: Path) -> None:
     p = make_repo(isolated / "p", with_npm=False)
     env = offline_env(wheelhouse, isolated)
-    ok(run_envr("lock", cwd=p, env=env))
+    ok(run_envr("lock", "--trust", cwd=p, env=env))
+    ok(run_envr("deny", cwd=p, env=env))
     r = run_envr("exec", ".", "--", "greet", cwd=p, env=env)
     assert r.returncode == 1 and "envr allow" in r.stderr  # never trusted implicitly
     r = ok(run_envr("exec", "--trust", ".", "--", "greet", cwd=p, env=env))

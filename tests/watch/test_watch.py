@@ -231,6 +231,7 @@ def test_a_re_approved_lock_change_is_realised_without_a_cd(isolated: Path) -> N
     counter = isolated / "counter"
     root = isolated / "proj"
     file = write_project(root, "locked", counter)
+    assert run_envr("allow", cwd=root).returncode == 0  # lock resolves only an allowed project
     assert run_envr("lock", cwd=root).returncode == 0
     assert run_envr("allow", cwd=root).returncode == 0
     watcher = Watcher(isolated, "--debounce", "0.2")

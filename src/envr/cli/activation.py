@@ -88,6 +88,8 @@ def exec(
     """Run COMMAND with DIR's environment (its packages realised from envr.lock), without a hook."""
     from envr.prompt.entry import run
 
+    if not command:
+        raise EnvrError("give the command to run after --: envr exec DIR -- CMD ARGS...")
     if not os.path.isdir(directory):
         raise EnvrError(f"{directory}: not a directory")
     start = os.path.abspath(directory)
@@ -116,4 +118,6 @@ def exec(
     try:
         os.execvpe(command[0], command, env)
     except OSError as e:
-        raise EnvrError(f"cannot run {command[0]!r}: {e.strerror}") from None
+        from envr.services.shell import command_error
+
+        raise command_error(command[0], e) from None

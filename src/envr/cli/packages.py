@@ -13,6 +13,7 @@ from envr.project.file import FILENAME, logical_cwd
 from envr.project.load import load
 
 PANEL = "Packages and the lock"
+TRUST_HELP = "approve the project file as it is now first: resolving runs package build code (CI checkouts)"
 
 
 @app.command(rich_help_panel=PANEL)
@@ -55,8 +56,12 @@ def lock_cmd(
     check: Annotated[bool, typer.Option("--check", help="exit 1, with a diff, if envr.lock does not match")] = False,
     upgrade: Annotated[bool, typer.Option("--upgrade", help="re-resolve NAMEs (default: all), show changes")] = False,
     path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None,
+    trust_it: Annotated[bool, typer.Option("--trust", help=TRUST_HELP)] = False,
 ) -> None:
-    """Write envr.lock: each package's exact resolution, so every clone installs the same artifacts."""
+    """Write envr.lock: each package's exact resolution, so every clone installs the same artifacts.
+
+    Resolving can run a package's build code, so the project must be allowed (or --trust); --check does not
+    resolve (no network, no code) and works on any project."""
     from envr.team import lock
 
     file = project_file(path)
@@ -73,7 +78,7 @@ def lock_cmd(
         return
     if names and not upgrade:
         raise EnvrError("package names go with --upgrade (envr lock --upgrade NAME...)")
-    written, changes = lock.relock(file, set(names or []) if upgrade else None, os.environ, say)
+    written, changes = lock.relock(file, set(names or []) if upgrade else None, os.environ, say, trust_it)
     for line in changes:
         typer.echo(line)
     if written is not None:
@@ -92,12 +97,13 @@ def init(directory: Annotated[str, typer.Argument(help="where to write envr.toml
 def add(
     specs: Annotated[list[str], typer.Argument(help="pypi:REQUIREMENT or npm:NAME[@VERSION]")],
     path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None,
+    trust_it: Annotated[bool, typer.Option("--trust", help=TRUST_HELP)] = False,
 ) -> None:
-    """Add packages to envr.toml (pinning unpinned ones), update envr.lock and realise them."""
+    """Add packages to an allowed envr.toml (pinning unpinned ones), update envr.lock and realise them."""
     from envr.team.edit import add as add_packages
 
     file = project_file(path)
-    for line in add_packages(file, specs, os.environ, say):
+    for line in add_packages(file, specs, os.environ, say, trust_it):
         typer.echo(line)
 
 
@@ -105,12 +111,13 @@ def add(
 def remove(
     names: Annotated[list[str], typer.Argument(help="package names in [packages]")],
     path: Annotated[str | None, typer.Option("--project", help="envr.toml or its directory")] = None,
+    trust_it: Annotated[bool, typer.Option("--trust", help=TRUST_HELP)] = False,
 ) -> None:
-    """Remove packages from envr.toml and envr.lock."""
+    """Remove packages from an allowed envr.toml and from envr.lock."""
     from envr.team.edit import remove as remove_packages
 
     file = project_file(path)
-    remove_packages(file, names, os.environ, say)
+    remove_packages(file, names, os.environ, say, trust_it)
     say(f"removed {', '.join(names)} from {file}")
 
 

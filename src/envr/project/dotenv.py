@@ -19,7 +19,7 @@ pulled `.env` that sets LD_PRELOAD or PATH takes no effect without a reviewed, a
 from __future__ import annotations
 
 from envr.errors import ProjectFileError
-from envr.project.file import HOOK_PREFIXES, RESERVED, valid_name
+from envr.project.file import valid_name
 
 # Names a program (or the dynamic loader, or a shell) takes code, a command or a library path from.
 CODE_NAMES = frozenset(
@@ -83,8 +83,11 @@ CODE_PREFIXES = ("LD_", "DYLD_", "GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_", "npm_co
 
 def refused(name: str, allowed: tuple[str, ...]) -> str | None:
     """Why name may not come from a dotenv file (None: it may)."""
-    if name in RESERVED or name.startswith(HOOK_PREFIXES) or name.startswith(("ENVR_", "XDG_")):
-        return "envr or the shells own it"
+    from envr.project.names import refusal
+
+    own = refusal(name)
+    if own is not None and name not in CODE_NAMES:
+        return own  # what envr.toml may not set either, whatever it allows
     if name in allowed:
         return None
     if name in CODE_NAMES or name.startswith(CODE_PREFIXES):

@@ -13,6 +13,7 @@ from envr.errors import ProjectFileError
 TYPE_CHECKING = False  # typing's import costs the prompt ~2 ms; mypy still reads the block below
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 FILENAME = "envr.toml"
@@ -29,49 +30,14 @@ def valid_name(name: str) -> bool:
     return bool(name) and name[0] in _NAME_START and all(c in _NAME_CHARS for c in name)
 
 
-# Variables envr manages itself, the shells own, or that a project must reach through [path].
-RESERVED = frozenset(
-    {
-        "ENVR_ROOT",
-        "ENVR_STATE",
-        "ENVR_PROFILE",  # the profile's PATH entry, which the core takes back exactly
-        "ENVR_SHELL_PACKAGES",  # set by envr shell -p
-        "PWD",
-        "OLDPWD",
-        "SHLVL",
-        "_",
-        "PATH",
-        # read-only or magic in bash
-        "BASHOPTS",
-        "SHELLOPTS",
-        "BASHPID",
-        "BASH_VERSINFO",
-        "EUID",
-        "UID",
-        "PPID",
-        "GROUPS",
-        # read-only or magic in zsh and fish
-        "status",
-        "pipestatus",
-        "argv",
-        "version",
-        "FISH_VERSION",
-        "fish_pid",
-        "hostname",
-        "history",
-        "PIPESTATUS",
-        "ZSH_VERSION",
-        "ZSH_SUBSHELL",
-        # zsh ties these arrays to PATH, FPATH, CDPATH, MANPATH: setting one would clobber the other
-        "path",
-        "fpath",
-        "cdpath",
-        "manpath",
-        "mailpath",
-        "module_path",
-    }
-)
-HOOK_PREFIXES = ("_envr", "__envr")  # the hooks' own variables
+# A project's change must fit what execve can carry (D12). Linux caps every single argv or environment string
+# at MAX_ARG_STRLEN, its NUL included; the whole of argv and the environment shares ARG_MAX. A project over
+# either would make every program started inside fail with E2BIG, the prompt's own core included, so leaving
+# could not revert it. The per-string limit holds on every platform: a file in git must work for every teammate.
+MAX_ARG_STRLEN = 128 * 1024
+ENV_SHARE = 4  # a project may grow the environment by at most ARG_MAX / ENV_SHARE, leaving the rest to the user
+POINTER = 8  # each environment string also costs execve a pointer
+MAX_NESTING = 64  # where a refusal of deep nesting points: the first array or inline table deeper than this
 
 SECTIONS = ("env", "path", "packages")
 TOP_KEYS = ("version", "inherit", "dotenv")
@@ -183,6 +149,10 @@ def parse(path: str, content: bytes) -> Project:
     except tomllib.TOMLDecodeError as e:
         msg, line, col = _split_toml_error(str(e))
         raise ProjectFileError(path, f"invalid TOML: {msg}", line, col) from None
+    except RecursionError:  # tomllib recurses once per level of arrays and inline tables
+        line, col = too_deep_at(text)
+        why = f"arrays or inline tables nested too deeply to read (keep them under {MAX_NESTING} levels)"
+        raise ProjectFileError(path, why, line, col) from None
 
     where = _Locator(path, text)
     for key, value in data.items():
@@ -201,10 +171,12 @@ def parse(path: str, content: bytes) -> Project:
         elif not isinstance(value, dict):
             raise where.error(None, key, f"'{key}' must be a table, like [{key}]")
 
+    root = os.path.dirname(path)
     table = data.get("env", {})
     env = _parse_env({k: v for k, v in table.items() if not isinstance(v, dict)}, where)
     commands = _parse_commands({k: v for k, v in table.items() if isinstance(v, dict)}, where)
-    prepend, append = _parse_path(data.get("path", {}), where)
+    prepend, append = _parse_path(data.get("path", {}), where, root)
+    _check_total(env, prepend + append, root, where)
     packages = data.get("packages", {})
     inherit = data.get("inherit", False)
     if not isinstance(inherit, bool):
@@ -213,7 +185,6 @@ def parse(path: str, content: bytes) -> Project:
     if data.get("version") == 1 and (inherit or dotenv or commands):
         used = "inherit" if inherit else "dotenv" if dotenv else "a command in [env]"
         raise where.error(None, "version", f"{used} needs version = 2 (or no version line)")
-    root = os.path.dirname(path)
     return Project(root, path, content, env, prepend, append, packages, inherit, dotenv, commands)
 
 
@@ -264,25 +235,30 @@ def _parse_dotenv(value: Any, where: _Locator) -> tuple[tuple[str, bool, tuple[s
 
 
 def _parse_env(table: dict[str, Any], where: _Locator) -> dict[str, str | None]:
+    from envr.project.names import refusal
+
     env: dict[str, str | None] = {}
     for name, value in table.items():
         if not valid_name(name):
             raise where.error("env", name, f"invalid variable name {name!r} (must match [A-Za-z_][A-Za-z0-9_]*)")
-        if name in RESERVED or name.startswith(HOOK_PREFIXES):
-            hint = "; use [path] prepend/append" if name == "PATH" else ""
-            raise where.error("env", name, f"envr must not set {name}{hint}")
+        why = refusal(name)
+        if why is not None:
+            raise where.error("env", name, f"envr must not set {name}: {why}")
         if value is False:
             env[name] = None
         elif isinstance(value, str):
             if "\0" in value:
                 raise where.error("env", name, f"env.{name} contains a NUL character, which no environment can hold")
+            size = env_bytes(name, literal(value))
+            if size > MAX_ARG_STRLEN:
+                raise where.error("env", name, f"env.{name} is {size:,} bytes as {name}=value, {_over_strlen()}")
             env[name] = value
         else:
             raise where.error("env", name, f"env.{name} must be a string or false (to unset), not {_type_name(value)}")
     return env
 
 
-def _parse_path(table: dict[str, Any], where: _Locator) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _parse_path(table: dict[str, Any], where: _Locator, root: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     lists: dict[str, tuple[str, ...]] = {}
     for key, value in table.items():
         if key not in PATH_KEYS:
@@ -293,7 +269,152 @@ def _parse_path(table: dict[str, Any], where: _Locator) -> tuple[tuple[str, ...]
             if not entry or "\0" in entry:
                 raise where.error("path", key, f"path.{key} has an empty entry or one with NUL")
         lists[key] = tuple(value)
+        growth = path_growth(lists[key], root)
+        if growth > MAX_ARG_STRLEN:
+            raise where.error("path", key, f"path.{key} makes PATH {growth:,} bytes longer, {_over_strlen()}")
     return lists.get("prepend", ()), lists.get("append", ())
+
+
+# --- what execve can carry (D12) ---------------------------------------------------------------------------
+
+
+def env_bytes(name: str, value: str) -> int:
+    """What NAME=value costs as one environment string: its bytes and the terminating NUL."""
+    return len(name.encode("utf-8", "surrogateescape")) + len(value.encode("utf-8", "surrogateescape")) + 2
+
+
+def literal(template: str) -> str:
+    """A value template as it reads with every ${NAME} empty: the least it can be at activation."""
+    out = []
+    i = 0
+    while True:
+        j = template.find("$", i)
+        if j < 0:
+            out.append(template[i:])
+            return "".join(out)
+        out.append(template[i:j])
+        close = template.find("}", j + 2) if template.startswith("${", j) else -1
+        if template.startswith("$$", j):
+            out.append("$")
+            i = j + 2
+        elif close > 0 and valid_name(template[j + 2 : close]):
+            i = close + 1
+        else:
+            out.append("$")
+            i = j + 1
+
+
+def path_growth(entries: tuple[str, ...], root: str) -> int:
+    """How many bytes these [path] entries (templates) add to PATH at least: each entry and its ':'."""
+    total = 0
+    for entry in entries:
+        text = literal(entry)
+        total += len(text.encode("utf-8", "surrogateescape")) + 1
+        if not text.startswith(("/", "~")):
+            total += len(root.encode("utf-8", "surrogateescape")) + 1
+    return total
+
+
+def arg_max() -> int:
+    """This system's ARG_MAX: the room execve has for argv and the environment together."""
+    try:
+        n = os.sysconf("SC_ARG_MAX")
+    except (ValueError, OSError):
+        n = -1
+    return n if n > 0 else 2 * 1024 * 1024
+
+
+def _over_strlen() -> str:
+    return f"over the 128 KiB ({MAX_ARG_STRLEN:,} bytes) one environment variable may hold (Linux MAX_ARG_STRLEN)"
+
+
+def _over_share(total: int) -> str:
+    limit = arg_max()
+    return (
+        f"{total:,} bytes, over {limit // ENV_SHARE:,} bytes (a quarter of this system's ARG_MAX of {limit:,}), "
+        "so programs started inside could fail to start"
+    )
+
+
+def _check_total(env: dict[str, str | None], paths: tuple[str, ...], root: str, where: _Locator) -> None:
+    """Refuse a project whose whole change (its variables, ENVR_ROOT and the PATH growth) would take more than a
+    safe share of ARG_MAX. Values with ${NAME} count as if NAME were empty: the rest is known only at activation,
+    where the prompt's core checks the real environment with execve_problem."""
+    total = env_bytes("ENVR_ROOT", root) + POINTER + path_growth(paths, root)
+    for name, value in env.items():
+        if value is not None:
+            total += env_bytes(name, literal(value)) + POINTER
+    if total > arg_max() // ENV_SHARE:
+        line, col = where.find(None, "env")
+        if line is None and env:
+            line, col = where.find("env", next(iter(env)))
+        raise ProjectFileError(where.path, f"[env] and [path] add {_over_share(total)}", line, col)
+
+
+def execve_problem(before: Mapping[str, str], after: Mapping[str, str]) -> str | None:
+    """Why execve could not carry the environment after (what the prompt's core is about to export, every
+    ${NAME} interpolated, ENVR_STATE included), compared with before (the environment it starts from); None
+    when it can. One line naming the variable and the limit, or the total and the limit. Pure: no I/O."""
+    growth = 0
+    total = 0
+    for name, value in after.items():
+        size = env_bytes(name, value) + POINTER
+        total += size
+        old = before.get(name)
+        if old == value:
+            continue
+        if size - POINTER > MAX_ARG_STRLEN:
+            return f"{name} would be {size - POINTER:,} bytes as {name}=value, {_over_strlen()}"
+        growth += size if old is None else size - env_bytes(name, old) - POINTER
+    for name, value in before.items():
+        if name not in after:
+            growth -= env_bytes(name, value) + POINTER
+    limit = arg_max()
+    if growth > limit // ENV_SHARE:
+        return f"the project would grow the environment by {_over_share(growth)}"
+    if growth > 0 and total > limit - MAX_ARG_STRLEN:
+        return f"the environment would be {total:,} bytes, leaving no room in ARG_MAX ({limit:,}) for arguments"
+    return None
+
+
+# --- deep nesting (D16) ------------------------------------------------------------------------------------
+
+
+def too_deep_at(text: str, limit: int = MAX_NESTING) -> tuple[int | None, int | None]:
+    """Line and column of the first array or inline table nested deeper than limit, skipping strings, comments
+    and table headers; (None, None) if there is none. Only for error messages: a scan in Python is slow."""
+    depth = 0
+    line, start, i, n = 1, 0, 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line, start = line + 1, i + 1
+        elif c == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif c in "\"'":
+            quote = text[i : i + 3] if text.startswith(c * 3, i) else c
+            j = i + len(quote)
+            while j < n and not text.startswith(quote, j):
+                j += 2 if c == '"' and text[j] == "\\" else 1
+            line += text.count("\n", i, j)
+            if "\n" in text[i:j]:
+                start = text.rindex("\n", i, j) + 1
+            i = j + len(quote)
+            continue
+        elif c == "[" and depth == 0 and not text[start:i].strip():  # a table header, not a value
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif c in "[{":
+            depth += 1
+            if depth > limit:
+                return line, i - start + 1
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return None, None
 
 
 def _type_name(value: object) -> str:
@@ -363,4 +484,9 @@ class _Locator:
                 dotted = re.match(r"\s*" + re.escape(section) + r"\s*\.\s*" + re.escape(key) + r"\s*=", line)
                 if dotted:
                     return number, len(line) - len(line.lstrip()) + 1
+                inline = re.match(r"\s*" + re.escape(section) + r"\s*=\s*\{", line)  # env = { A = "1", ... }
+                spelled = "(?:" + "|".join(re.escape(k) for k in (key, f'"{key}"', f"'{key}'")) + ")"
+                item = inline and re.compile(r"[{,]\s*(" + spelled + r")\s*=").search(line, inline.end() - 1)
+                if item:
+                    return number, item.start(1) + 1
         return None, None

@@ -91,6 +91,12 @@ def parse(text: str, where: str = LOCKNAME) -> Lock:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise LockError(f"{where}: cannot parse ({e}); {RUN_LOCK} to rewrite it") from None
+    except RecursionError:  # tomllib recurses once per level of nesting; envr writes no nesting at all
+        from envr.project.file import too_deep_at
+
+        line, col = too_deep_at(text)
+        at = f":{line}:{col}" if line is not None else ""
+        raise LockError(f"{where}{at}: arrays or inline tables nested too deeply; {RUN_LOCK} to rewrite it") from None
     version = data.get("version")
     if version != LOCK_VERSION:
         raise LockError(

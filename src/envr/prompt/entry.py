@@ -193,30 +193,15 @@ def enter_of(outcome: Outcome, hs: HookState) -> Enter:
 
 def _github() -> int:
     """`envr export github`: the project's environment for the later steps of a GitHub Actions job."""
-    from envr.errors import NotTrustedError
     from envr.project.file import logical_cwd
-    from envr.shells.github import append
+    from envr.shells.github import export_github
 
     try:
-        if not os.environ.get("GITHUB_ENV") or not os.environ.get("GITHUB_PATH"):
-            raise EnvrError("GITHUB_ENV and GITHUB_PATH are not set: envr export github runs inside GitHub Actions")
-        outcome, _ = run(os.environ, logical_cwd())
-        if outcome.error is not None:
-            raise outcome.error
-        if outcome.verdict is not None and not outcome.verdict.allowed:
-            raise NotTrustedError(f"{outcome.problem}; in CI use `envr allow` (or `envr exec --trust`) explicitly")
-        if outcome.problem is not None:  # packages that could not be realised
-            raise EnvrError(outcome.problem)
-        names, entries = append(os.environ, outcome.delta)
+        said = export_github(os.environ, lambda: run(os.environ, logical_cwd())[0])
     except EnvrError as e:
         print(one_line(f"envr: {e}"), file=sys.stderr)
         return e.exit_code
-    n = len(names)
-    print(
-        f"envr: exported {n} variable{'s' if n != 1 else ''} to $GITHUB_ENV and "
-        f"{entries} PATH entr{'ies' if entries != 1 else 'y'} to $GITHUB_PATH",
-        file=sys.stderr,
-    )
+    print(f"envr: {said}", file=sys.stderr)
     return 0
 
 

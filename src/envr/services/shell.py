@@ -86,7 +86,7 @@ def _run(argv: list[str], env: dict[str, str]) -> int:
     try:
         proc = subprocess.Popen(argv, env=env)
     except OSError as e:
-        raise EnvrError(f"cannot run {argv[0]!r}: {e.strerror}") from None
+        raise command_error(argv[0], e) from None
 
     def forward(signum: int, frame: object) -> None:
         proc.send_signal(signum)
@@ -104,3 +104,14 @@ def _run(argv: list[str], env: dict[str, str]) -> int:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return 128 - code if code < 0 else code
+
+
+def command_error(name: str, e: OSError) -> EnvrError:
+    """CMD could not start: exit 127 when it was not found, 126 when it was found but cannot run, as shells do
+    (`envr shell -p ... -- CMD` and `envr exec DIR -- CMD`)."""
+    import errno
+
+    not_found = e.errno in (errno.ENOENT, errno.ENOTDIR)
+    error = EnvrError(f"cannot run {name!r}: {'command not found' if not_found else e.strerror}")
+    error.exit_code = 127 if not_found else 126
+    return error

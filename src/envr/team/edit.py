@@ -2,8 +2,9 @@
 
 Edits go through tomlkit, so the user's comments and layout survive. Nothing is written until the edited file
 validates and its lock resolves: a package that does not exist leaves envr.toml and envr.lock untouched.
-Both files are written through a temp file and a rename. The user made the change, so a project that was
-allowed before the edit is approved again after it (and one that was not stays not allowed).
+Both files are written through a temp file and a rename. Adding and removing resolve packages, which can run
+a package's build code, so both refuse a project that is not allowed (unless trust=True: approve it as it is
+first, like `envr exec --trust`). The user made the change, so the edited project is approved again after it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from envr.project import lockfile
 from envr.project.file import FILENAME, LOCKNAME, Project
 from envr.project.load import parse
 from envr.team import lock as relock
-from envr.trust import approvals as trust
 from envr.trust.allow import allow
 
 STARTER = """\
@@ -75,14 +75,14 @@ def _previous_lock(project: Project) -> lockfile.Lock | None:
         return None  # an unreadable lock is rewritten from scratch
 
 
-def add(project_file: str, specs: list[str], environ: Mapping[str, str], say: Say) -> list[str]:
+def add(project_file: str, specs: list[str], environ: Mapping[str, str], say: Say, trust: bool = False) -> list[str]:
     """Add (or replace) packages; returns the entries written, e.g. ['ruff = "pypi:ruff==0.6.9"']."""
     from envr.project import cli_specs
 
     root = os.path.dirname(os.path.abspath(project_file))
     parsed = cli_specs.parse_all(specs, os.getcwd())
     names = [p.name for p in parsed]
-    was_allowed = trust.check(project_file, trust.content_hash(project_file)).allowed
+    relock.require_allowed(project_file, trust)
     old_content, doc = _load_doc(project_file)
     if "packages" not in doc:
         doc.add(tomlkit.nl())
@@ -101,17 +101,14 @@ def add(project_file: str, specs: list[str], environ: Mapping[str, str], say: Sa
     for name in names:
         lock.packages[name]["entry"] = lockfile.entry_text(project.packages[name])
     lock.packages_hash = lockfile.section_hash(project.packages)
-    old_lock = _write(project_file, new_text, lock, was_allowed)
-    if was_allowed:
-        from envr.project.packages import sync
+    old_lock = _write(project_file, new_text, lock)
+    from envr.project.packages import sync
 
-        try:
-            sync(project, environ, say, only=names)
-        except EnvrError:
-            _restore(project_file, old_content, old_lock, was_allowed)
-            raise
-    else:
-        say(f"{project_file} is not allowed, so nothing was realised; run envr allow, then envr sync")
+    try:
+        sync(project, environ, say, only=names)
+    except EnvrError:
+        _restore(project_file, old_content, old_lock)
+        raise
     return [f"{n} = {tomlkit.item(table[n]).as_string()}" for n in names]
 
 
@@ -123,8 +120,8 @@ def _inside(entry: str | dict[str, Any], root: str) -> str | dict[str, Any]:
     return {**entry, **{k: "./" + os.path.relpath(v, root) for k, v in inside.items()}}
 
 
-def remove(project_file: str, names: list[str], environ: Mapping[str, str], say: Say) -> None:
-    was_allowed = trust.check(project_file, trust.content_hash(project_file)).allowed
+def remove(project_file: str, names: list[str], environ: Mapping[str, str], say: Say, trust: bool = False) -> None:
+    relock.require_allowed(project_file, trust)
     _, doc = _load_doc(project_file)
     table = doc.get("packages")
     for name in names:
@@ -135,14 +132,14 @@ def remove(project_file: str, names: list[str], environ: Mapping[str, str], say:
     new_text = tomlkit.dumps(doc)
     project = parse(project_file, new_text.encode())
     lock = relock.make(project, environ, _previous_lock(project), None, say)
-    _write(project_file, new_text, lock, was_allowed)
+    _write(project_file, new_text, lock)
 
 
 def _lock_path(project_file: str) -> str:
     return os.path.join(os.path.dirname(project_file), LOCKNAME)
 
 
-def _write(project_file: str, text: str, lock: lockfile.Lock, was_allowed: bool) -> bytes | None:
+def _write(project_file: str, text: str, lock: lockfile.Lock) -> bytes | None:
     """Write the lock, then envr.toml (each atomically); returns the lock's previous bytes (None: none)."""
     lock_path = _lock_path(project_file)
     try:
@@ -152,12 +149,11 @@ def _write(project_file: str, text: str, lock: lockfile.Lock, was_allowed: bool)
         old_lock = None
     write_atomic(lock_path, lockfile.render(lock))
     write_atomic(project_file, text)
-    if was_allowed:
-        allow(project_file)
+    allow(project_file)
     return old_lock
 
 
-def _restore(project_file: str, old_content: bytes, old_lock: bytes | None, was_allowed: bool) -> None:
+def _restore(project_file: str, old_content: bytes, old_lock: bytes | None) -> None:
     """Put envr.toml and envr.lock back as they were before a failed add."""
     write_atomic(project_file, old_content.decode("utf-8"))
     if old_lock is None:
@@ -165,8 +161,7 @@ def _restore(project_file: str, old_content: bytes, old_lock: bytes | None, was_
             os.unlink(_lock_path(project_file))
     else:
         write_atomic(_lock_path(project_file), old_lock.decode("utf-8"))
-    if was_allowed:
-        allow(project_file)
+    allow(project_file)
 
 
 def hook_script() -> str:

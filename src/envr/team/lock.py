@@ -1,8 +1,9 @@
 """`envr lock`: resolving envr.toml's [packages] into envr.lock, checking a lock, and saying what changed.
 
 Resolving runs each source's `lock` (pypi and npm ask their registry; resolving an sdist runs its build
-backend, which is code: callers refuse an unapproved project before getting here). Entries whose envr.toml
-entry is unchanged keep their resolution unless upgraded, so a re-lock is quiet and stable.
+backend, which is code: relock, `envr add` and `envr remove` refuse an unapproved project with require_allowed
+before resolving anything). Entries whose envr.toml entry is unchanged keep their resolution unless upgraded,
+so a re-lock is quiet and stable.
 """
 
 from __future__ import annotations
@@ -73,13 +74,11 @@ def changes(old: Lock | None, new: Lock) -> list[str]:
 
 
 def check(project: Project) -> list[str]:
-    """Why envr.lock does not match envr.toml (empty: it matches). No network: a check, not a resolve."""
+    """Why envr.lock does not match envr.toml (empty: it matches). No network: a check, not a resolve. A lock
+    that cannot be read at all raises its LockError (one line naming the file and the fix)."""
     from envr.project.packages import specs_of
 
-    try:
-        lock = read(project.lock_file)
-    except LockError as e:
-        return [str(e)]
+    lock = read(project.lock_file)
     problems = differences(project.packages, lock)
     if lock is None:
         return problems
@@ -94,19 +93,42 @@ def check(project: Project) -> list[str]:
     return problems
 
 
+def require_allowed(project_file: str, trust: bool = False) -> None:
+    """Refuse to resolve an unapproved project: resolving a PyPI sdist or URL requirement runs its build backend,
+    which is the project's code (NotTrustedError, exit 3, before anything is read or written). With trust, the
+    file is approved as it is now first, as `envr exec --trust` does."""
+    from envr.errors import NotTrustedError
+    from envr.trust import approvals
+    from envr.trust.allow import allow
+
+    if trust:
+        allow(project_file)  # refuses a file that would not load
+        return
+    verdict = approvals.check(project_file, approvals.content_hash(project_file))
+    if not verdict.allowed:
+        raise NotTrustedError(
+            f"{project_file} is {verdict.state}; resolving its packages runs their build code, "
+            "so run 'envr allow' after reviewing it (or pass --trust)"
+        )
+
+
 def relock(
-    project_file: str, upgrade: set[str] | None, environ: Mapping[str, str], say: Callable[[str], None]
+    project_file: str,
+    upgrade: set[str] | None,
+    environ: Mapping[str, str],
+    say: Callable[[str], None],
+    trust: bool = False,
 ) -> tuple[str | None, list[str]]:
     """(Re)write the project's envr.lock: unchanged entries keep their resolution, `upgrade` re-resolves those
-    names (an empty set: all). Returns the lock file if it was written, and what changed. A project that was
-    allowed before stays allowed (the user re-locked it themselves)."""
+    names (an empty set: all). Returns the lock file if it was written, and what changed. Only an allowed
+    project is resolved (see require_allowed); it stays allowed (the user re-locked it themselves)."""
     from envr.errors import EnvrError
     from envr.fsutil import write_atomic
     from envr.project.load import load
     from envr.project.lockfile import render
-    from envr.trust import approvals
     from envr.trust.allow import allow
 
+    require_allowed(project_file, trust)
     project = load(project_file)
     unknown = sorted((upgrade or set()) - project.packages.keys())
     if unknown:
@@ -116,7 +138,6 @@ def relock(
     except LockError as e:
         say(f"{e}: rewriting it")
         previous = None
-    was_allowed = approvals.check(project_file, approvals.content_hash(project_file)).allowed
     new = make(project, environ, previous, upgrade, say)
     text = render(new)
     try:
@@ -127,6 +148,5 @@ def relock(
     except OSError:
         pass
     write_atomic(project.lock_file, text)
-    if was_allowed:
-        allow(project_file)
+    allow(project_file)
     return project.lock_file, changes(previous, new)

@@ -31,7 +31,7 @@ def package_labels(project_file: str) -> dict[str, str]:
     try:
         with open(project_file, "rb") as f:
             table = tomllib.loads(f.read().decode("utf-8")).get("packages", {})
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nesting too deep for tomllib
         return {}
     if not isinstance(table, dict):
         return {}
