@@ -4,8 +4,12 @@
       inputs = ["pkg"] }
 
 Changing any file gives a new store path. So that entering a project stays cheap, the content hash is cached
-against a stat signature of the tree (names, modes, sizes, mtimes): unchanged trees cost a walk of stats, not
-a read of every file.
+against a stat signature of the tree (names, modes, sizes, mtimes, ctimes, devices, inodes): unchanged trees
+cost a walk of stats, not a read of every file.
+
+The path must be what it reads as: one that is inside the project directory in envr.toml but leads out of it
+through a symlink is refused. Inside the tree, symlinks are copied as links; one that resolves outside the
+package is refused (the store path would depend on what it points at; _tree.check_links).
 """
 
 from __future__ import annotations
@@ -48,25 +52,47 @@ class PathSource:
     def version(self, spec: PackageSpec) -> str:
         return str(spec.entry.get("version", "local"))
 
-    def recipe(self, spec: PackageSpec) -> dict[str, Any]:
+    def checked_location(self, spec: PackageSpec) -> str:
+        """The entry's path, refused (file:line) when a symlink on the way leads out of the project directory:
+        what a reviewer reads in envr.toml as a directory inside the repository must be one."""
         where = self.location(spec)
-        if not os.path.exists(where):
+        if not os.path.lexists(where):
             raise EnvrError(f"{spec.project_file}: packages.{spec.name}: path {where} does not exist")
-        return {"content": content_hash(where), "single_file": not os.path.isdir(where), **build.tree_recipe(spec)}
+        root = os.path.normpath(spec.project_root)
+        inside = where == root or where.startswith(root + os.sep)
+        if inside:
+            real, real_root = os.path.realpath(where), os.path.realpath(root)
+            if real != real_root and not real.startswith(real_root + os.sep):
+                raise spec.error(
+                    f"path {spec.entry['path']!r} leads through a symlink to {real}, outside the project "
+                    f"directory {root}; refused (write that directory's path in envr.toml if it is meant)"
+                )
+        if not os.path.exists(where):
+            raise EnvrError(f"{spec.project_file}: packages.{spec.name}: path {where} is a dangling symlink")
+        return where
+
+    def recipe(self, spec: PackageSpec) -> dict[str, Any]:
+        where = self.checked_location(spec)
+        content = content_hash(os.path.realpath(where))
+        return {"content": content, "single_file": not os.path.isdir(where), **build.tree_recipe(spec)}
 
     def builds_in_place(self, spec: PackageSpec) -> bool:
         return build.builds_in_place(spec)
 
     def realise(self, spec: PackageSpec, out: Path, ctx: RealiseContext) -> None:
-        where = self.location(spec)
-        if not os.path.exists(where):
-            raise EnvrError(f"{spec.project_file}: packages.{spec.name}: path {where} does not exist")
+        where = self.checked_location(spec)
 
         import shutil
 
         def fill(dest: str) -> None:
             if os.path.isdir(where):
-                shutil.copytree(where, dest, symlinks=True, dirs_exist_ok=True)
+                try:
+                    shutil.copytree(where, dest, symlinks=True, dirs_exist_ok=True)
+                except shutil.Error as e:  # every failed file, as (source, destination, reason) triples
+                    first = e.args[0][0] if e.args and e.args[0] else ("?", "?", str(e))
+                    raise EnvrError(
+                        f"packages.{spec.name}: cannot copy {first[0]} into the store: {first[2]}"
+                    ) from None
             else:
                 target = os.path.join(dest, "bin", os.path.basename(where))
                 os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -97,28 +123,43 @@ class PathSource:
         return CliSpec(text, self.kind, os.path.basename(where.rstrip(os.sep)) or "path", {"path": where})
 
 
-def _signature(root: str) -> str:
+RACY_NS = 2_000_000_000  # a change this recent may share its ctime tick with the next one: not cached
+
+
+def _stamp(st: os.stat_result) -> str:
+    # ctime is the one time a user cannot set: an edit that keeps the size and restores the mtime
+    # (touch -d, tar, rsync -t) still moves it. Device and inode catch a file replaced by another.
+    return f"{st.st_mode} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_dev} {st.st_ino}"
+
+
+def _signature(root: str) -> tuple[str, int]:
+    """A hash of every entry's name and stat stamp, and the newest ctime seen."""
     h = sha256()
     if not os.path.isdir(root):
         st = os.stat(root)
-        h.update(f"{st.st_mode} {st.st_size} {st.st_mtime_ns} {st.st_ino}".encode())
-        return h.hexdigest()
+        h.update(_stamp(st).encode())
+        return h.hexdigest(), st.st_ctime_ns
+    newest = os.stat(root).st_ctime_ns
     for parent, dirnames, filenames in os.walk(root):
         dirnames.sort()
         for name in sorted(dirnames + filenames):
             p = os.path.join(parent, name)
             st = os.lstat(p)
+            newest = max(newest, st.st_ctime_ns)
             rel = os.path.relpath(p, root).encode("utf-8", "surrogateescape")
-            h.update(rel + f"\0{st.st_mode} {st.st_size} {st.st_mtime_ns} {st.st_ino}\n".encode())
-    return h.hexdigest()
+            h.update(rel + f"\0{_stamp(st)}\n".encode())
+    return h.hexdigest(), newest
 
 
 def content_hash(root: str) -> str:
     """The tree's content hash, reused while its stat signature is unchanged."""
+    import time
+
     from envr.store.hashing import tree_hash
 
     cache = os.path.join(dirs.cache_dir(), "path-hashes", key_of(root, 32))
-    sig = _signature(root)
+    started = time.time_ns()
+    sig, newest = _signature(root)
     try:
         with open(cache) as f:
             cached_sig, cached_hash = f.read().split()
@@ -127,9 +168,14 @@ def content_hash(root: str) -> str:
     except (OSError, ValueError):
         pass
     digest, _ = tree_hash(root)
-    if _signature(root) == sig:  # unchanged while hashing: safe to remember
-        os.makedirs(os.path.dirname(cache), exist_ok=True)
-        write_atomic(cache, f"{sig} {digest}\n")
+    # Remembered only if unchanged while hashing, and not changed so recently that another change within the
+    # same timestamp tick could keep every stamp (git's "racy" entries).
+    if _signature(root)[0] == sig and newest < started - RACY_NS:
+        try:
+            os.makedirs(os.path.dirname(cache), exist_ok=True)
+            write_atomic(cache, f"{sig} {digest}\n")
+        except OSError:
+            pass  # a cache: a full disk or read-only cache dir only costs a re-hash next time
     return digest
 
 
