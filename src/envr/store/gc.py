@@ -100,7 +100,8 @@ def _wait_for_killed_builds(store: str, say: Callable[[str], None]) -> None:
     for p in layout.store_paths + layout.work:
         owner = _owner(p)
         if owner is not None and path_flock_held(store, owner):
-            say(f"waiting for the processes of an interrupted build of {os.path.basename(owner)} to exit")
+            base = os.path.basename(owner)
+            say(f"waiting for a build of {base} to end (a running sync, or processes an interrupted build left)")
             with path_flock(store, owner):
                 pass
 
