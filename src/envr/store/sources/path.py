@@ -123,7 +123,15 @@ class PathSource:
         return CliSpec(text, self.kind, os.path.basename(where.rstrip(os.sep)) or "path", {"path": where})
 
 
-RACY_NS = 2_000_000_000  # a change this recent may share its ctime tick with the next one: not cached
+# A change this recent may share its ctime tick with the next one, which no stamp could tell apart: such a
+# tree is hashed but not cached (git's "racy" entries). Kernel timestamps tick in jiffies (a few ms); a
+# filesystem keeping whole seconds gets a window to match.
+RACY_NS = 20_000_000
+COARSE_RACY_NS = 2_000_000_000
+
+
+def racy_window(newest_ctime_ns: int) -> int:
+    return COARSE_RACY_NS if newest_ctime_ns % 1_000_000_000 == 0 else RACY_NS
 
 
 def _stamp(st: os.stat_result) -> str:
@@ -168,9 +176,8 @@ def content_hash(root: str) -> str:
     except (OSError, ValueError):
         pass
     digest, _ = tree_hash(root)
-    # Remembered only if unchanged while hashing, and not changed so recently that another change within the
-    # same timestamp tick could keep every stamp (git's "racy" entries).
-    if _signature(root)[0] == sig and newest < started - RACY_NS:
+    # Remembered only if unchanged while hashing, and not changed within the racy window.
+    if _signature(root)[0] == sig and newest < started - racy_window(newest):
         try:
             os.makedirs(os.path.dirname(cache), exist_ok=True)
             write_atomic(cache, f"{sig} {digest}\n")
