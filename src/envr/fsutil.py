@@ -122,13 +122,18 @@ def memo_save(kind: str, key: str, value: object) -> None:
         pass
 
 
-def tree_signature(root: str) -> str:
-    """A cheap fingerprint of a file or tree: names, kinds, modes, sizes, inodes and both mtime and ctime of
-    every entry, so an edit that restores the mtime (`touch -d`) still shows in the ctime. Stats only."""
+def tree_stamp(root: str) -> tuple[str, int]:
+    """A cheap fingerprint of a file or tree, and the newest ctime in it. Per entry: name, kind and mode, size,
+    device and inode, mtime and ctime. ctime is the one time a user cannot set, so an edit that keeps the size
+    and restores the mtime (touch -d, tar, rsync -t) still shows; device and inode catch a replaced file."""
     h = sha256()
+    newest = 0
 
     def add(rel: bytes, st: os.stat_result) -> None:
-        h.update(rel + b"\0%d %d %d %d %d\n" % (st.st_mode, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns))
+        nonlocal newest
+        newest = max(newest, st.st_ctime_ns)
+        stamp = b"%d %d %d %d %d %d" % (st.st_mode, st.st_size, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+        h.update(rel + b"\0" + stamp + b"\n")
 
     add(b".", os.lstat(root))
     if os.path.isdir(root) and not os.path.islink(root):
@@ -137,7 +142,12 @@ def tree_signature(root: str) -> str:
             for name in sorted(dirnames + filenames):
                 p = os.path.join(parent, name)
                 add(os.path.relpath(p, root).encode("utf-8", "surrogateescape"), os.lstat(p))
-    return h.hexdigest()
+    return h.hexdigest(), newest
+
+
+def tree_signature(root: str) -> str:
+    """tree_stamp's fingerprint alone: what a cached answer about the tree depends on. Stats only."""
+    return tree_stamp(root)[0]
 
 
 def which_identity(command: str, path_value: str) -> str:

@@ -47,6 +47,7 @@ def write_project(root: Path, version: str, extra: str = "", allow: bool = True)
 
 def fake_path(store: Path, name: str, refs: tuple[str, ...] = (), files: int = 1, size: int = 100) -> str:
     """A registered, read-only store path made directly (no source), referencing refs."""
+    registry.ensure(str(store))  # as realise does: the registry exists before any store path
     path = store / f"{os.urandom(16).hex()}-{name}-1"
     (path / "bin").mkdir(parents=True)
     for i in range(files):
@@ -71,6 +72,7 @@ def fake_paths(store: Path, count: int, files: int = 1) -> list[str]:
     from envr.store import valid_marker
     from envr.store.hashing import tree_hash
 
+    registry.ensure(str(store))
     rows = []
     for i in range(count):
         path = store / f"{os.urandom(16).hex()}-bulk{i}-1"

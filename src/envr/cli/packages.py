@@ -1,4 +1,4 @@
-"""Commands for a project's packages: sync, the lock, adding and removing, git hooks, gc."""
+"""Commands for a project's packages: sync, the lock, adding and removing, git hooks (gc: cli/store.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from envr.cli.app import app, project_file, say, size
+from envr.cli.app import app, project_file, say
 from envr.errors import EnvrError
 from envr.project.file import FILENAME, logical_cwd
 from envr.project.load import load
@@ -135,33 +135,3 @@ def git_hook_install(
     from envr.team.edit import install_git_hook
 
     say(f"installed {install_git_hook(logical_cwd(), force)}")
-
-
-@app.command(rich_help_panel=PANEL)
-def gc(
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="list what would be deleted")] = False,
-    older_than: Annotated[
-        str | None, typer.Option("--older-than", help="first drop generations older than this (30d)")
-    ] = None,
-) -> None:
-    """Delete every store path no generation, profile or running envr uses; print the count and bytes freed."""
-    from envr.history import generations as gens
-    from envr.history import profile
-    from envr.store import store_dir
-    from envr.store.gc import collect
-
-    age = gens.parse_age(older_than) if older_than else None
-    if not dry_run:
-        for file in gens.prune_dead():
-            say(f"dropped the generations of {file} (its directory is gone)")
-        if age is not None:
-            dropped = gens.drop_older_than(age) + profile.drop_older_than(age)
-            say(f"dropped {dropped} generation{'s' if dropped != 1 else ''} older than {older_than}")
-    result = collect(store_dir(), gens.roots() | profile.roots(), dry_run=dry_run)
-    if dry_run:
-        for p in result.paths:
-            typer.echo(p)
-    freed = size(result.bytes)
-    n = len(result.paths)
-    what = "would delete" if dry_run else "deleted"
-    say(f"{what} {n} store path{'s' if n != 1 else ''}, {freed} freed; {result.live} kept")

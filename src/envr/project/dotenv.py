@@ -86,8 +86,8 @@ def refused(name: str, allowed: tuple[str, ...]) -> str | None:
     from envr.project.names import refusal
 
     own = refusal(name)
-    if own is not None and name not in CODE_NAMES:
-        return own  # what envr.toml may not set either, whatever it allows
+    if own is not None:
+        return own  # what envr.toml may not set either: no allow list lets a dotenv file set it
     if name in allowed:
         return None
     if name in CODE_NAMES or name.startswith(CODE_PREFIXES):

@@ -49,17 +49,19 @@ def commit(outcome: Outcome) -> dict[str, str | None] | None:
 
 
 def _still_valid(outcome: Outcome) -> bool:
-    from envr.store import looks_valid, store_dir
-    from envr.store.flocks import store_flock
+    """Whether the store paths the outcome puts on PATH are still valid, judged under the store flock (gc holds
+    it exclusively while it collects: waiting for it is rare and short, and exact)."""
+    from envr.store import store_dir
+    from envr.store.flocks import valid_under_flock
 
     paths = [p for p in outcome.store_paths if p not in outcome.missing_paths]
     if not paths:
         return True
     try:
-        with store_flock(store_dir(outcome.base)):
-            return all(looks_valid(p) for p in paths)
-    except OSError:  # a store we cannot lock (read-only): nothing can collect it either
-        return all(looks_valid(p) for p in paths)
+        valid = valid_under_flock(store_dir(outcome.base), paths, blocking=True)
+    except OSError:  # a store we cannot even open read-only: trust the markers as the compute saw them
+        return True
+    return valid is not None and len(valid) == len(paths)
 
 
 def stamps(outcome: Outcome) -> dict[str, str | None]:

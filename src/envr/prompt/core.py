@@ -153,6 +153,11 @@ def _load(out: Outcome, nearest: str) -> None:
         latest = generations.current(generations.project_dir(nearest))[0]
         new.extra["pin"] = [pinned[0], latest]
     out.target[STATE_VAR] = new.encode()
+    from envr.project.file import execve_problem
+
+    too_big = execve_problem(out.environ, out.target)  # values interpolated only now can pass what execve carries
+    if too_big is not None:
+        raise EnvrError(f"{nearest}: {too_big}")
     keep_changed(out.environ, out.old, new, out.kept, out.target)
     if out.problem is None and pinned is None:
         out.generation = _generation(loadable, new)

@@ -77,15 +77,20 @@ def path_hash(recipe: Any) -> str:
     return sha256(blob).hexdigest()[:HASH_CHARS]
 
 
+class NotStorableError(OSError):
+    """An entry a store path cannot hold (a fifo, socket or device)."""
+
+
 def tree_hash(root: str) -> tuple[str, int]:
     """A NAR-like sha256 over a file or tree (entry names, kinds, exec bits, contents, symlink targets) and the
-    total size in bytes of its regular files. Owner, times and write bits do not count."""
+    total size in bytes of its regular files. Owner, times and write bits do not count, and neither does the
+    path's own record, <root>/.envr/info, which holds this very hash. Never follows a symlink (root included)."""
     h = sha256()
-    size = _walk(root, h)
+    size = _walk(root, h, os.path.join(root, ".envr", "info"))
     return "sha256:" + h.hexdigest(), size
 
 
-def _walk(path: str, h: Any) -> int:
+def _walk(path: str, h: Any, skip: str) -> int:
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode):
         target = os.readlink(path).encode("utf-8", "surrogateescape")
@@ -95,17 +100,31 @@ def _walk(path: str, h: Any) -> int:
         h.update(b"(dir")
         total = 0
         for name in sorted(os.listdir(path)):
+            full = os.path.join(path, name)
+            if full == skip:
+                continue
             raw = name.encode("utf-8", "surrogateescape")
             h.update(b" entry %d:" % len(raw) + raw)
-            total += _walk(os.path.join(path, name), h)
+            total += _walk(full, h, skip)
         h.update(b")")
         return total
     if stat.S_ISREG(st.st_mode):
         executable = b"x" if st.st_mode & 0o100 else b"-"
         h.update(b"(file " + executable + b" %d:" % st.st_size)
-        with open(path, "rb") as f:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
             while chunk := f.read(1 << 20):
                 h.update(chunk)
         h.update(b")")
         return st.st_size
-    raise OSError(f"{path}: not a regular file, directory or symlink")
+    raise NotStorableError(0, f"is {_kind(st.st_mode)}; a store path holds only files, directories and symlinks", path)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a fifo"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"

@@ -76,13 +76,15 @@ def bins(spec: PackageSpec, out: Path) -> list[str]:
 
 def realise_tree(spec: PackageSpec, out: Path, ctx: RealiseContext, fill: Callable[[str], None]) -> None:
     """fill(dir) puts the source tree into dir. Without a build script that dir is out itself; with one,
-    it is a temp build dir and the script installs into $out."""
+    it is a temp build dir and the script installs into $out. Either way, out must then hold no symlink that
+    resolves outside it (see check_links)."""
     import shutil
     import tempfile
 
     script = spec.entry.get("build")
     if script is None:
         fill(str(out))
+        check_links(spec, str(out))
         return
     work = tempfile.mkdtemp(prefix=f"envr-build-{spec.name}-")
     try:
@@ -95,10 +97,41 @@ def realise_tree(spec: PackageSpec, out: Path, ctx: RealiseContext, fill: Callab
         run_script(spec, script, src, out, ctx, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if os.path.isdir(out) and not os.path.islink(out):  # realise refuses the rest with its own line
+        check_links(spec, str(out))
+
+
+def check_links(spec: PackageSpec, out: str) -> None:
+    """Refuse a tree holding a symlink that resolves outside it (followed on disk, chains included).
+
+    A store path must be whole by itself: its hash covers a link's text, not what it points at, so a link out
+    of it (into the project, $HOME, /etc) would make what runs differ from what was hashed and approved.
+    Links inside the tree are kept as links; bins outside were already refused (realise.expose_bins)."""
+    real_out = os.path.realpath(out)
+    for parent, dirnames, filenames in os.walk(out):
+        for name in dirnames + filenames:
+            p = os.path.join(parent, name)
+            if not os.path.islink(p):
+                continue
+            real = os.path.realpath(p)
+            if real != real_out and not real.startswith(real_out + os.sep):
+                rel = os.path.relpath(p, out)
+                raise spec.error(
+                    f"{rel} is a symlink to {os.readlink(p)}, outside the package; a store path must not point "
+                    "outside itself (copy the file in, or make the link relative and inside the tree)"
+                )
+
+
+def _supervisor() -> str:
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "_supervise.py")
 
 
 def run_script(spec: PackageSpec, script: str, src: str, out: Path, ctx: RealiseContext, work: str) -> None:
+    """Run the build with bash -e. On Linux it runs under _supervise.py: in its own process group, killed
+    with every process it left (a forked daemon included) when it ends, and when envr dies (kill -9 too).
+    It inherits ctx.keep_fds (realise passes the store path's flock)."""
     import subprocess
+    import sys
 
     environ: Mapping[str, str] = ctx.environ or os.environ
     path = [os.path.join(str(p), ".envr", "bin") for p in ctx.inputs.values()]
@@ -115,12 +148,17 @@ def run_script(spec: PackageSpec, script: str, src: str, out: Path, ctx: Realise
     }
     for name, p in ctx.inputs.items():
         env[f"input_{name.replace('-', '_').replace('.', '_').replace('+', '_')}"] = str(p)
+    keep: tuple[int, ...] = tuple(getattr(ctx, "keep_fds", ()))
+    command = ["bash", "-e", "-c", script]
+    if sys.platform.startswith("linux"):
+        keep_fd = keep[0] if keep else -1
+        command = [sys.executable, "-I", "-S", _supervisor(), "front", str(os.getpid()), str(keep_fd), "--", *command]
     ctx.log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(ctx.log_path, "wb") as log:
         log.write(f"# build of {spec.name}: bash -e, in {src}, out={out}\n".encode())
         log.flush()
         proc = subprocess.run(
-            ["bash", "-e", "-c", script], cwd=src, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+            command, cwd=src, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=keep
         )
     if proc.returncode != 0:
         with open(ctx.log_path, "rb") as f:

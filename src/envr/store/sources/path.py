@@ -4,8 +4,12 @@
       inputs = ["pkg"] }
 
 Changing any file gives a new store path. So that entering a project stays cheap, the content hash is cached
-against a stat signature of the tree (names, modes, sizes, mtimes): unchanged trees cost a walk of stats, not
-a read of every file.
+against a stat signature of the tree (names, modes, sizes, mtimes, ctimes, devices, inodes): unchanged trees
+cost a walk of stats, not a read of every file.
+
+The path must be what it reads as: one that is inside the project directory in envr.toml but leads out of it
+through a symlink is refused. Inside the tree, symlinks are copied as links; one that resolves outside the
+package is refused (the store path would depend on what it points at; _tree.check_links).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import os
 
 from envr import dirs
 from envr.errors import EnvrError
-from envr.fsutil import key_of, tree_signature, write_atomic
+from envr.fsutil import key_of, tree_signature, tree_stamp, write_atomic
 from envr.store.sources import _tree as build
 from envr.store.sources.base import CliSpec
 
@@ -48,25 +52,47 @@ class PathSource:
     def version(self, spec: PackageSpec) -> str:
         return str(spec.entry.get("version", "local"))
 
-    def recipe(self, spec: PackageSpec) -> dict[str, Any]:
+    def checked_location(self, spec: PackageSpec) -> str:
+        """The entry's path, refused (file:line) when a symlink on the way leads out of the project directory:
+        what a reviewer reads in envr.toml as a directory inside the repository must be one."""
         where = self.location(spec)
-        if not os.path.exists(where):
+        if not os.path.lexists(where):
             raise EnvrError(f"{spec.project_file}: packages.{spec.name}: path {where} does not exist")
-        return {"content": content_hash(where), "single_file": not os.path.isdir(where), **build.tree_recipe(spec)}
+        root = os.path.normpath(spec.project_root)
+        inside = where == root or where.startswith(root + os.sep)
+        if inside:
+            real, real_root = os.path.realpath(where), os.path.realpath(root)
+            if real != real_root and not real.startswith(real_root + os.sep):
+                raise spec.error(
+                    f"path {spec.entry['path']!r} leads through a symlink to {real}, outside the project "
+                    f"directory {root}; refused (write that directory's path in envr.toml if it is meant)"
+                )
+        if not os.path.exists(where):
+            raise EnvrError(f"{spec.project_file}: packages.{spec.name}: path {where} is a dangling symlink")
+        return where
+
+    def recipe(self, spec: PackageSpec) -> dict[str, Any]:
+        where = self.checked_location(spec)
+        content = content_hash(os.path.realpath(where))
+        return {"content": content, "single_file": not os.path.isdir(where), **build.tree_recipe(spec)}
 
     def builds_in_place(self, spec: PackageSpec) -> bool:
         return build.builds_in_place(spec)
 
     def realise(self, spec: PackageSpec, out: Path, ctx: RealiseContext) -> None:
-        where = self.location(spec)
-        if not os.path.exists(where):
-            raise EnvrError(f"{spec.project_file}: packages.{spec.name}: path {where} does not exist")
+        where = self.checked_location(spec)
 
         import shutil
 
         def fill(dest: str) -> None:
             if os.path.isdir(where):
-                shutil.copytree(where, dest, symlinks=True, dirs_exist_ok=True)
+                try:
+                    shutil.copytree(where, dest, symlinks=True, dirs_exist_ok=True)
+                except shutil.Error as e:  # every failed file, as (source, destination, reason) triples
+                    first = e.args[0][0] if e.args and e.args[0] else ("?", "?", str(e))
+                    raise EnvrError(
+                        f"packages.{spec.name}: cannot copy {first[0]} into the store: {first[2]}"
+                    ) from None
             else:
                 target = os.path.join(dest, "bin", os.path.basename(where))
                 os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -101,12 +127,26 @@ class PathSource:
         return CliSpec(text, self.kind, os.path.basename(where.rstrip(os.sep)) or "path", {"path": where})
 
 
+# A change this recent may share its ctime tick with the next one, which no stamp could tell apart: such a
+# tree is hashed but not cached (git's "racy" entries). Kernel timestamps tick in jiffies (a few ms); a
+# filesystem keeping whole seconds gets a window to match.
+RACY_NS = 20_000_000
+COARSE_RACY_NS = 2_000_000_000
+
+
+def racy_window(newest_ctime_ns: int) -> int:
+    return COARSE_RACY_NS if newest_ctime_ns % 1_000_000_000 == 0 else RACY_NS
+
+
 def content_hash(root: str) -> str:
     """The tree's content hash, reused while its stat signature is unchanged."""
+    import time
+
     from envr.store.hashing import tree_hash
 
     cache = os.path.join(dirs.cache_dir(), "path-hashes", key_of(root, 32))
-    sig = tree_signature(root)
+    started = time.time_ns()
+    sig, newest = tree_stamp(root)
     try:
         with open(cache) as f:
             cached_sig, cached_hash = f.read().split()
@@ -115,9 +155,13 @@ def content_hash(root: str) -> str:
     except (OSError, ValueError):
         pass
     digest, _ = tree_hash(root)
-    if tree_signature(root) == sig:  # unchanged while hashing: safe to remember
-        os.makedirs(os.path.dirname(cache), exist_ok=True)
-        write_atomic(cache, f"{sig} {digest}\n")
+    # Remembered only if unchanged while hashing, and not changed within the racy window.
+    if tree_stamp(root)[0] == sig and newest < started - racy_window(newest):
+        try:
+            os.makedirs(os.path.dirname(cache), exist_ok=True)
+            write_atomic(cache, f"{sig} {digest}\n")
+        except OSError:
+            pass  # a cache: a full disk or read-only cache dir only costs a re-hash next time
     return digest
 
 
