@@ -45,6 +45,7 @@ function __envr_moved
     __envr_walk
     if test "$__envr_near" != "$_envr_root"
         if test -z "$__envr_near" # left the project for no project
+            test -n "$_envr_leave" -o -z "$ENVR_STATE"; or return 1 # loaded, but no revert here: the core's
             set -g _envr_said ''
             test -n "$_envr_leave"; and eval $_envr_leave
             set -g _envr_root ''

@@ -41,6 +41,7 @@ _envr_moved() {
   _envr_walk
   if [[ $_envr_near != "${_envr_root-}" ]]; then
     if [[ -z $_envr_near ]]; then  # left the project for no project
+      [[ -n ${_envr_leave-} || -z ${ENVR_STATE-} ]] || return 1  # loaded, but no revert here: the core's
       _envr_said=''
       [[ -z ${_envr_leave-} ]] || eval "$_envr_leave"
       _envr_root='' _envr_wproj=() _envr_leave='' _envr_seen=${ENVR_STATE-}

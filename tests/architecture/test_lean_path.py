@@ -79,9 +79,9 @@ def test_entering_a_realised_project_imports_nothing_heavy_and_starts_no_process
     root.mkdir()
     packages = _project(kind, root, tmp_path)
     (root / "envr.toml").write_text('[env]\nGREETING = "hi"\n' + (f"[packages]\n{packages}" if packages else ""))
+    ok(run_envr("allow", cwd=root, env=env))
     if packages:
         ok(run_envr("lock", cwd=root, env=env))
-    ok(run_envr("allow", cwd=root, env=env))
     if packages:
         ok(run_envr("sync", cwd=root, env=env))
 

@@ -68,7 +68,7 @@ def test_what_is_completed(isolated: Path) -> None:
     assert complete_bash("envr hook ", p, env) == ["bash", "zsh", "fish"]
     assert complete_bash("envr completion z", p, env) == ["zsh"]
     assert complete_bash("envr export ", p, env) == ["bash", "zsh", "fish", "json", "dotenv", "github"]
-    assert complete_bash("envr lock --", p, env) == ["--check", "--upgrade", "--project", "--help"]
+    assert complete_bash("envr lock --", p, env) == ["--check", "--upgrade", "--project", "--trust", "--help"]
     assert "--long" in complete_bash("envr ls --", p, env)
 
     g, env = with_generations(isolated)

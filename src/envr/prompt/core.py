@@ -160,7 +160,7 @@ def _load(out: Outcome, nearest: str) -> None:
         raise EnvrError(f"{nearest}: {too_big}")
     keep_changed(out.environ, out.old, new, out.kept, out.target)
     if out.problem is None and pinned is None:
-        out.generation = _generation(loadable, new)
+        out.generation = _generation(loadable, new, out.target)
 
 
 def _problems(out: Outcome, found: list[Layer]) -> str | None:
@@ -175,7 +175,7 @@ def _problems(out: Outcome, found: list[Layer]) -> str | None:
     return "; ".join(parts) if parts else None
 
 
-def _generation(loadable: list[Layer], new: State) -> dict[str, Any]:
+def _generation(loadable: list[Layer], new: State, target: Mapping[str, str]) -> dict[str, Any]:
     """The whole chain as one generation of the nearest project: its packages, PATH dirs and variables."""
     env: dict[str, str | None] = {}
     prepend: list[str] = []
@@ -190,14 +190,14 @@ def _generation(loadable: list[Layer], new: State) -> dict[str, Any]:
         append += list(project.append)
         bins[:0] = layer.bins
         names += [n for n in project.packages if n not in names]
-    resolved = {name: value for state in new.layers() for name, (_, value) in state.vars.items()}
+    resolved = {name: target.get(name) for state in new.layers() for name, (_, value) in state.vars.items()}
     return generations.generation_content(env, prepend, append, bins, names, resolved)
 
 
 def blocked_line(project_file: str, content: bytes, verdict: trust.Verdict) -> str:
     """What the prompt says about a file that is not allowed: a syntax or schema error first (the user is
     editing it: file:line:col), else that it needs `envr allow`, with what changed in its packages."""
-    if verdict.state != trust.DENIED:
+    if verdict.state == trust.CHANGED:  # being edited: a mistake in it is what the user needs to see
         from envr.errors import ProjectFileError
         from envr.project.load import parse
 

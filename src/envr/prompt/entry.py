@@ -128,18 +128,23 @@ def render_hook(name: str, outcome: Outcome, stamps: dict[str, str | None], said
     hs.wproj = [(path, stamps.get(path)) for path, _ in outcome.watched.project]
     if outcome.new is not None:
         hs.leave = leave_of(outcome.new)
-        if not hs.racy and _cacheable(outcome):
+        if hs.leave is not None and not hs.racy and _cacheable(outcome):
             hs.enter = enter_of(outcome, hs)
     return sh.render(outcome.delta) + sh.state(hs)
 
 
-def leave_of(state: State) -> Leave:
+def leave_of(state: State) -> Leave | None:
+    """The revert as data for the hook; None when a value envr set is known only by its digest (then leaving
+    runs the core, which compares digests)."""
     from envr.prompt.core import tilde
+    from envr.prompt.state import Digest
     from envr.shells.hookstate import Layer, Leave
 
+    if any(isinstance(v[1], Digest) for layer in state.layers() for v in layer.vars.values()):
+        return None
     layers = [
         Layer(
-            [(n, s, b) for n, (b, s) in layer.vars.items()],
+            [(n, s, b) for n, (b, s) in layer.vars.items() if not isinstance(s, Digest)],
             list(layer.prepend),
             list(layer.append),
             layer.path_was_unset,
@@ -179,7 +184,7 @@ def enter_of(outcome: Outcome, hs: HookState) -> Enter:
     enter.checks.append(("var", PROFILE_VAR, profile))
     enter.checks.append(("first_path", "PATH", profile))
     enter.checks += [("file", path, stamp) for path, stamp in hs.wproj]
-    enter.sets = [(name, set_to) for layer in layers for name, (_, set_to) in layer.vars.items()]
+    enter.sets = [(name, outcome.target.get(name)) for name in dict.fromkeys(n for lay in layers for n in lay.vars)]
     enter.sets.append((STATE_VAR, outcome.target.get(STATE_VAR)))
     after = enter.after
     after.seen = outcome.target.get(STATE_VAR, "")

@@ -17,6 +17,41 @@ if TYPE_CHECKING:
 
 STATE_VAR = "ENVR_STATE"
 STATE_VERSION = 2
+LONG = 1024  # a value envr set that is longer travels as its digest: ENVR_STATE must fit in execve too
+
+
+class Digest:
+    """What stands in ENVR_STATE for a long value envr set: equal to that value (and to its digest), so
+    revert can still tell whether the user changed it, without the state carrying it a second time."""
+
+    __slots__ = ("hex",)
+
+    def __init__(self, hex: str) -> None:
+        self.hex = hex
+
+    @classmethod
+    def of(cls, value: str) -> Digest:
+        from envr.fsutil import sha256
+
+        return cls(sha256(value.encode("utf-8", "surrogateescape")).hexdigest())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Digest):
+            return self.hex == other.hex
+        if isinstance(other, str):
+            return Digest.of(other).hex == self.hex
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.hex)
+
+
+def _stored(value: str | Digest | None) -> list[object]:
+    if isinstance(value, Digest):
+        return [None, value.hex]
+    if value is not None and len(value) > LONG:
+        return [None, Digest.of(value).hex]
+    return [value]
 
 
 class State:
@@ -30,7 +65,7 @@ class State:
         root: str,
         file: str,
         digest: str,
-        vars: dict[str, tuple[str | None, str | None]] | None = None,
+        vars: dict[str, tuple[str | None, str | Digest | None]] | None = None,
         prepend: list[str] | None = None,
         append: list[str] | None = None,
         path_was_unset: bool = False,
@@ -40,7 +75,7 @@ class State:
         self.root = root
         self.file = file
         self.digest = digest
-        self.vars = vars if vars is not None else {}  # name -> (value before, value envr set)
+        self.vars = vars if vars is not None else {}  # name -> (value before, value envr set, or its Digest)
         self.prepend = prepend if prepend is not None else []
         self.append = append if append is not None else []
         self.path_was_unset = path_was_unset
@@ -56,7 +91,7 @@ class State:
             "root": self.root,
             "file": self.file,
             "digest": self.digest,
-            "vars": {k: list(v) for k, v in self.vars.items()},
+            "vars": {k: [v[0], *_stored(v[1])] for k, v in self.vars.items()},
             "pre": self.prepend,
             "app": self.append,
             "nopath": self.path_was_unset,
@@ -75,14 +110,13 @@ class State:
         # The names become shell code in the revert: only names envr.toml could have given (D17).
         if not all(valid_name(k) for k in names) or not all(isinstance(p, str) for p in pre + app):
             raise ValueError("not a state envr wrote")
-        if not all(isinstance(v, list) and all(isinstance(x, str | None) for x in v[:2]) for v in names.values()):
+        if not all(isinstance(v, list) and all(isinstance(x, str | None) for x in v[:3]) for v in names.values()):
             raise ValueError("not a state envr wrote")
         root, file, digest = d["root"], d["file"], d["digest"]
         if not (isinstance(root, str) and isinstance(file, str) and isinstance(digest, str)):
             raise ValueError("not a state envr wrote")
-        return cls(
-            root, file, digest, {k: (v[0], v[1]) for k, v in names.items()}, list(pre), list(app), bool(d["nopath"])
-        )
+        vars = {k: (v[0], Digest(v[2]) if len(v) > 2 and isinstance(v[2], str) else v[1]) for k, v in names.items()}
+        return cls(root, file, digest, vars, list(pre), list(app), bool(d["nopath"]))
 
     @classmethod
     def decode(cls, text: str | None) -> State | None:
