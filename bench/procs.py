@@ -1,6 +1,7 @@
 """Processes started per step of a bench/prompt.* loop, read from strace.
 
 usage: python bench/procs.py STRACE-FILE MODE SHELL TOOL PROJECT OUTSIDE WARMUP >> results.tsv
+       python bench/procs.py steady SHELL TOOL STRACE-0 STRACE-N N >> results.tsv
 
 STRACE-FILE is `strace -f -y -o FILE -e trace=execve,chdir,fchdir,clone,clone3,fork,vfork` of one shell process
 running `prompt.* enter|inside N TOOL ...`. The shell's own cd is the marker: each chdir (fchdir for fish) by
@@ -9,6 +10,10 @@ goes (enter: PROJECT, leave: OUTSIDE; inside: PROJECT/sub or PROJECT; anywhere e
 final `cd /`, ends the last step), and every process created until the next one is that step's: a fork,
 vfork or clone that is not a thread (posix_spawn is a clone too). The first WARMUP rounds are skipped, as the
 timed loop skips them. Prints results.tsv lines: procs-STEP, shell, tool, processes, steps.
+
+steady: two runs of `prompt.* steady` (0 and N timed prompts) under `strace -f -o FILE -e trace=%stat,%fstat,access,
+faccessat,faccessat2,clone,clone3,fork,vfork`; the difference over N is what one prompt costs: lines
+procs-steady (processes) and stats-steady (stat and access calls), each with total and N.
 """
 
 from __future__ import annotations
@@ -53,7 +58,28 @@ def steps(path: str, mode: str, project: str, outside: str) -> list[tuple[str, i
     return out
 
 
+def calls(path: str) -> tuple[int, int]:
+    """(processes created, stat and access calls) in a whole strace file."""
+    procs = stats = 0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = re.match(r"^\d+\s+([a-z0-9_]+)\((.*)$", line)
+            if m is None:
+                continue
+            if m.group(1) in ("clone", "clone3", "fork", "vfork"):
+                procs += "CLONE_THREAD" not in m.group(2)
+            else:
+                stats += 1
+    return procs, stats
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["steady"]:
+        _, shell, tool, zero, many, n = argv
+        (p0, s0), (p1, s1) = calls(zero), calls(many)
+        print(f"procs-steady\t{shell}\t{tool}\t{p1 - p0}\t{n}")
+        print(f"stats-steady\t{shell}\t{tool}\t{s1 - s0}\t{n}")
+        return 0
     path, mode, shell, tool, project, outside, warmup = argv
     seen: dict[str, list[int]] = {}
     for step, n in steps(path, mode, project.rstrip("/"), outside.rstrip("/")):

@@ -182,11 +182,13 @@ def main(argv: list[str]) -> int:
             what = f"{project}:steady"
             r = ratio_of(rep.value(what, shell, "envr"), rep.value(what, shell, "direnv"))
             ok = None if r is None else r <= STEADY_TARGET
+            stats = rep.procs(f"{project}:stats-steady", shell, "envr")
+            procs = procs_cell(f"{project}:procs-steady", shell=shell).replace(" per step", " per prompt")
             rows.append(
                 [
                     f"prompt, steady state, {words}, {shell} (per prompt)",
                     *(rep.cell(what, shell, t) for t in tools),
-                    "none by envr's hook (builtins)",
+                    procs + (f"; envr: {fmt_count(stats)} stat calls" if stats is not None else ""),
                     fmt_ratio(r) + " of direnv",
                     "≤ 1/20 (aim 1/50)",
                     verdict(ok) + (" (aim met)" if r is not None and r <= STEADY_AIM else ""),
