@@ -183,12 +183,12 @@ def main(argv: list[str]) -> int:
             r = ratio_of(rep.value(what, shell, "envr"), rep.value(what, shell, "direnv"))
             ok = None if r is None else r <= STEADY_TARGET
             stats = rep.procs(f"{project}:stats-steady", shell, "envr")
-            procs = procs_cell(f"{project}:procs-steady", shell=shell).replace(" per step", " per prompt")
+            procs = f"envr: {fmt_count(rep.procs(f'{project}:procs-steady', shell, 'envr'))} per prompt"
             rows.append(
                 [
                     f"prompt, steady state, {words}, {shell} (per prompt)",
                     *(rep.cell(what, shell, t) for t in tools),
-                    procs + (f"; envr: {fmt_count(stats)} stat calls" if stats is not None else ""),
+                    procs + (f", {fmt_count(stats)} stat calls" if stats is not None else ""),
                     fmt_ratio(r) + " of direnv",
                     "≤ 1/20 (aim 1/50)",
                     verdict(ok) + (" (aim met)" if r is not None and r <= STEADY_AIM else ""),
