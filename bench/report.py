@@ -1,8 +1,10 @@
-"""bench/run's report: the measurements it collected, as one markdown page with ratios against direnv.
+"""bench/run's report: the measurements it collected, as one markdown page with ratios and a verdict per target.
 
-usage: python bench/report.py RESULTS.tsv META.tsv IMPORTTIME-DIR HYPERFINE.json... > report.md
-RESULTS.tsv lines are: what (steady/enter/leave), shell, tool, total microseconds, count. IMPORTTIME-DIR
-holds `python -X importtime` stderr: startup.txt (the bare interpreter), warm-N.txt and cold-N.txt (the core).
+usage: python bench/report.py RESULTS.tsv META.tsv IMPORTTIME-DIR STRACE-DIR HYPERFINE.json... > report.md
+RESULTS.tsv lines are: project:what (steady, inside, enter, leave, cycle, procs-inside, procs-enter, procs-leave),
+shell, tool, total (microseconds, or processes for procs-*), count. IMPORTTIME-DIR holds `python -X importtime`
+stderr: startup.txt (the bare interpreter), [real-]warm-N.txt and [real-]cold-N.txt (the core). STRACE-DIR holds
+core-{plain,real}-{warm,cold}.txt, `strace -f` of the core (file, process and read syscalls).
 """
 
 from __future__ import annotations
@@ -15,21 +17,26 @@ import sys
 from collections import defaultdict
 
 TOOLS = ("none", "envr", "direnv", "mise")
-STEADY_TARGET = 1 / 20  # envr's steady-state prompt at most 1/20 of direnv's
-ENTER_TARGET = 1.0  # entering no slower than direnv
+SHELLS = ("bash", "zsh", "fish")
+STEADY_TARGET = 1 / 20  # envr's steady-state prompt at most 1/20 of direnv's (aim: 1/50)
+STEADY_AIM = 1 / 50
+ENTER_TARGET = 1.0  # the plain project's full load, and any load with the cache wiped, no slower than direnv
+PACKAGES_TARGET = 1.1  # the real project's full load at most 1.1x the plain project's
+CYCLE_TARGET = 1 / 10  # moonshot: the enter+leave cycle of a project loaded before, 1/10 of direnv's, below mise's
+
+Key = tuple[str, str, str]
 
 
-def load_results(path: str) -> tuple[dict[tuple[str, str, str], list[float]], dict[tuple[str, str, str], str]]:
-    """(what, shell, tool) -> microseconds per prompt (steady) or per cd (enter, leave), one per process;
-    and (what, shell, tool) -> what a shell process that failed said."""
-    out: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    failed: dict[tuple[str, str, str], str] = {}
+def load_results(path: str) -> tuple[dict[Key, list[float]], dict[Key, str]]:
+    """(project:what, shell, tool) -> per step values, one per shell process; and what a failed process said."""
+    out: dict[Key, list[float]] = defaultdict(list)
+    failed: dict[Key, str] = {}
     with open(path, encoding="utf-8") as f:
         for line in f:
             what, shell, tool, total, count = line.rstrip("\n").split("\t", 4)
             if total == "FAIL":
                 failed.setdefault((what, shell, tool), count.strip())
-            else:
+            elif int(count) > 0:
                 out[(what, shell, tool)].append(int(total) / int(count))
     return out, failed
 
@@ -57,96 +64,211 @@ def fmt_ratio(ratio: float | None) -> str:
     return f"{ratio:.2f}"
 
 
-def verdict(ratio: float | None, target: float) -> str:
-    if ratio is None:
+def fmt_count(n: float | None) -> str:
+    if n is None:
         return "-"
-    return "**PASS**" if ratio <= target else "**FAIL**"
+    return str(int(n)) if n == int(n) else f"{n:.1f}"
+
+
+def verdict(ok: bool | None) -> str:
+    return "-" if ok is None else "**PASS**" if ok else "**FAIL**"
+
+
+def ratio_of(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+class Report:
+    def __init__(
+        self,
+        results: dict[Key, list[float]],
+        failed: dict[Key, str],
+        hf: dict[str, list[float]],
+        hf_cpu: dict[str, list[tuple[float, int]]],
+    ) -> None:
+        self.results, self.failed, self.hf, self.hf_cpu = results, failed, hf, hf_cpu
+        self.footnotes: list[str] = []
+        self.tools = [t for t in TOOLS if t != "mise" or any(k[2] == "mise" for k in [*results, *failed])]
+
+    def value(self, what: str, shell: str, tool: str) -> float | None:
+        runs = self.results.get((what, shell, tool))
+        return statistics.median(runs) if runs and (what, shell, tool) not in self.failed else None
+
+    def procs(self, what: str, shell: str, tool: str) -> float | None:
+        """Processes per step (procs-* lines are pooled: one strace run per shell and tool)."""
+        runs = self.results.get((what, shell, tool))
+        return statistics.mean(runs) if runs else None
+
+    def cell(self, what: str, shell: str, tool: str) -> str:
+        why = self.failed.get((what, shell, tool))
+        if why is None:
+            return fmt_us(self.value(what, shell, tool))
+        note = f"{tool} failed ({what}, {shell}): {why}"
+        if note not in self.footnotes:
+            self.footnotes.append(note)
+        return f"FAILED[^{self.footnotes.index(note) + 1}]"
+
+    def hf_median(self, name: str) -> float | None:
+        times = self.hf.get(name)
+        return statistics.median(times) * 1e6 if times else None
+
+    def hf_cpu_mean(self, name: str) -> float | None:
+        """user + system seconds per run (hyperfine gives a mean per command and round), rounds pooled."""
+        rounds = self.hf_cpu.get(name)
+        if not rounds:
+            return None
+        return sum(cpu * n for cpu, n in rounds) / sum(n for _, n in rounds)
+
+    def hf_cell(self, name: str) -> str:
+        times = self.hf.get(name)
+        if not times:
+            return "-"
+        median = statistics.median(times)
+        cpu = self.hf_cpu_mean(name) or 0.0
+        return f"{median * 1000:.1f} ms (min {min(times) * 1000:.1f}, cpu {cpu * 1000:.1f})"
+
+    def hf_ratio(self, a: str, b: str) -> tuple[float | None, str]:
+        """Ratio of the wall-clock medians (the verdict's), and the text: with the ratio of the CPU times
+        (user + system) beside it, which waiting for a busy CPU does not inflate."""
+        r = ratio_of(self.hf_median(a), self.hf_median(b))
+        r_cpu = ratio_of(self.hf_cpu_mean(a), self.hf_cpu_mean(b))
+        text = fmt_ratio(r) + (f" (cpu {r_cpu:.2f})" if r_cpu is not None else "")
+        return r, text
 
 
 def main(argv: list[str]) -> int:
-    results_path, meta_path, importtime_dir, *hyperfine_paths = argv
+    results_path, meta_path, importtime_dir, strace_dir, *hyperfine_paths = argv
     results, failed = load_results(results_path)
-    footnotes: list[str] = []
     meta = load_meta(meta_path)
     hf: dict[str, list[float]] = defaultdict(list)  # command name -> seconds, every round's runs pooled
+    hf_cpu: dict[str, list[tuple[float, int]]] = defaultdict(list)  # command name -> (cpu seconds, runs) per round
     for path in hyperfine_paths:
         with open(path, encoding="utf-8") as f:
             for r in json.load(f)["results"]:
                 hf[r["command"]].extend(r["times"])
-    have_mise = any(tool == "mise" for (_, _, tool) in [*results, *failed])
-    tools = [t for t in TOOLS if t != "mise" or have_mise]
+                hf_cpu[r["command"]].append((r["user"] + r["system"], len(r["times"])))
+    rep = Report(results, failed, hf, hf_cpu)
+    tools = rep.tools
+    have_mise = "mise" in tools
     labels = {"none": "no hook", "envr": "envr", "direnv": "direnv", "mise": "mise"}
+    core = {
+        f"{p}-{t}": syscalls(os.path.join(strace_dir, f"core-{p}-{t}.txt"), meta)
+        for p in ("plain", "real")
+        for t in ("warm", "cold")
+    }
 
-    def value(what: str, shell: str, tool: str) -> float | None:
-        runs = results.get((what, shell, tool))
-        return statistics.median(runs) if runs and (what, shell, tool) not in failed else None
-
-    def cell(what: str, shell: str, tool: str) -> str:
-        why = failed.get((what, shell, tool))
-        if why is None:
-            return fmt_us(value(what, shell, tool))
-        if why != "(see enter)":
-            footnotes.append(f"{tool} failed ({what}, {shell}): {why}")
-        return f"FAILED[^{len(footnotes)}]"
-
-    header = ["measurement", *(labels[t] for t in tools), "envr/direnv", "target", "result"]
+    header = [
+        "measurement",
+        *(labels[t] for t in tools),
+        "processes (envr / direnv / mise)",
+        "ratio",
+        "target",
+        "result",
+    ]
     rows: list[list[str]] = []
-    for shell in ("bash", "zsh", "fish"):
-        cells = {t: value("steady", shell, t) for t in tools}
-        ratio = ratio_of(cells["envr"], cells["direnv"])
+
+    def procs_cell(*whats: str, shell: str) -> str:
+        per = []
+        for tool in ("envr", "direnv", "mise")[: 3 if have_mise else 2]:
+            counts = [rep.procs(w, shell, tool) for w in whats]
+            per.append(fmt_count(None if None in counts else sum(c for c in counts if c is not None)))
+        return " / ".join(per) + " per step"
+
+    # --- steady state
+    for project, words in (("plain", "plain project"), ("real", "real project")):
+        for shell in SHELLS:
+            what = f"{project}:steady"
+            r = ratio_of(rep.value(what, shell, "envr"), rep.value(what, shell, "direnv"))
+            ok = None if r is None else r <= STEADY_TARGET
+            stats = rep.procs(f"{project}:stats-steady", shell, "envr")
+            procs = f"envr: {fmt_count(rep.procs(f'{project}:procs-steady', shell, 'envr'))} per prompt"
+            rows.append(
+                [
+                    f"prompt, steady state, {words}, {shell} (per prompt)",
+                    *(rep.cell(what, shell, t) for t in tools),
+                    procs + (f", {fmt_count(stats)} stat calls" if stats is not None else ""),
+                    fmt_ratio(r) + " of direnv",
+                    "≤ 1/20 (aim 1/50)",
+                    verdict(ok) + (" (aim met)" if r is not None and r <= STEADY_AIM else ""),
+                ]
+            )
+
+    # --- the core's full load, hyperfine
+    def core_procs(case: str) -> str:
+        c = core.get(case)
+        return (
+            "-"
+            if c is None
+            else f"{len(c['started'])} started by envr's core"
+            + (f" ({', '.join(sorted(set(c['started'])))})" if c["started"] else "")
+        )
+
+    r, text = rep.hf_ratio("envr", "direnv")
+    rows.append(
+        [
+            "full load, plain project: each hook's command from outside, in the root (hyperfine)",
+            *("-" if t == "none" else rep.hf_cell(t) for t in tools),
+            core_procs("plain-warm"),
+            text + " of direnv",
+            "≤ 1",
+            verdict(None if r is None else r <= ENTER_TARGET),
+        ]
+    )
+    r, text = rep.hf_ratio("envr-real", "envr")
+    r_d, _ = rep.hf_ratio("envr-real", "direnv-real")
+    rows.append(
+        [
+            "full load, real project (4 PyPI, 2 npm, 1 url, 1 path; realised)",
+            *("-" if t == "none" else rep.hf_cell(f"{t}-real") for t in tools),
+            core_procs("real-warm"),
+            f"{text} of envr's plain load; {fmt_ratio(r_d)} of direnv",
+            "≤ 1.1x plain",
+            verdict(None if r is None else r <= PACKAGES_TARGET),
+        ]
+    )
+    for name, project, words in (("envr-cold", "", "plain"), ("envr-real-cold", "-real", "real")):
+        r, text = rep.hf_ratio(name, f"direnv{project}")
         rows.append(
             [
-                f"prompt, steady state, {shell} (per prompt)",
-                *(cell("steady", shell, t) for t in tools),
-                fmt_ratio(ratio),
-                "≤ 1/20",
-                verdict(ratio, STEADY_TARGET),
+                f"full load, {words} project, envr's cache wiped before each run (`rm -rf ~/.cache/envr`)",
+                *("-" if t == "none" else rep.hf_cell(name) if t == "envr" else "as above" for t in tools),
+                core_procs(f"{words}-cold"),
+                text + " of direnv",
+                "≤ 1",
+                verdict(None if r is None else r <= ENTER_TARGET),
             ]
         )
 
-    def hf_cell(name: str) -> tuple[str, float | None]:
-        times = hf.get(name)
-        if not times:
-            return "-", None
-        median = statistics.median(times)
-        sd = statistics.stdev(times) if len(times) > 1 else 0.0
-        text = f"{median * 1000:.1f} ms (min {min(times) * 1000:.1f}, sd {sd * 1000:.1f})"
-        return text, median * 1e6
-
-    cells_hf = {t: hf_cell(t) for t in tools if t != "none"}
-    ratio = ratio_of(cells_hf["envr"][1], cells_hf["direnv"][1])
-    rows.append(
-        [
-            "enter: core's full load, `export bash` as the hook calls it (hyperfine)",
-            *("-" if t == "none" else cells_hf[t][0] for t in tools),
-            fmt_ratio(ratio),
-            "≤ 1",
-            verdict(ratio, ENTER_TARGET),
-        ]
+    # --- moving in the real project
+    steps = (
+        ("inside", "`cd sub` + prompt and `cd ..` back, within the real project (per cd)", ("procs-inside",)),
+        ("leave", "leave: `cd ..` + prompt to a directory in no project", ("procs-leave",)),
+        ("cycle", "enter + leave cycle, the project loaded before in this shell", ("procs-enter", "procs-leave")),
     )
-    cold_text, cold = hf_cell("envr-cold")
-    ratio = ratio_of(cold, cells_hf["direnv"][1])
-    rows.append(
-        [
-            "enter, envr's cache wiped before each run (after an upgrade of envr or a cleared ~/.cache)",
-            *("-" if t == "none" else cold_text if t == "envr" else "as above" for t in tools),
-            fmt_ratio(ratio),
-            "≤ 1",
-            verdict(ratio, ENTER_TARGET),
-        ]
-    )
-    for shell in ("bash", "zsh"):
-        for what, words in (("enter", "`cd proj` + prompt"), ("leave", "`cd ..` + prompt")):
-            cells = {t: value(what, shell, t) for t in tools}
-            ratio = ratio_of(cells["envr"], cells["direnv"])
-            target = "≤ 1" if what == "enter" else "(info)"
+    for what, words, proc_whats in steps:
+        for shell in SHELLS:
+            key = f"real:{what}"
+            envr, direnv = rep.value(key, shell, "envr"), rep.value(key, shell, "direnv")
+            mise = rep.value(key, shell, "mise") if have_mise else None
+            counts = [rep.procs(f"real:{w}", shell, "envr") for w in proc_whats]
+            no_process = None if None in counts else sum(c for c in counts if c is not None) == 0
+            r = ratio_of(envr, direnv)
+            if what == "cycle":
+                target = "≤ 1/10 of direnv, < mise; no process"
+                fast = None if r is None else r <= CYCLE_TARGET and (mise is None or (envr or 0) < mise)
+                ok = None if fast is None or no_process is None else fast and no_process
+            else:
+                target, ok = "no process", no_process
             rows.append(
                 [
-                    f"{what}: {words}, {shell}",
-                    *(cell(what, shell, t) for t in tools),
-                    fmt_ratio(ratio),
+                    f"{words}, {shell}",
+                    *(rep.cell(key, shell, t) for t in tools),
+                    procs_cell(*(f"real:{w}" for w in proc_whats), shell=shell),
+                    fmt_ratio(r) + " of direnv",
                     target,
-                    verdict(ratio, ENTER_TARGET) if what == "enter" else "-",
+                    verdict(ok),
                 ]
             )
 
@@ -159,7 +281,8 @@ def main(argv: list[str]) -> int:
         f"{meta.get('pth') or 'none'}",
         f"- direnv: {meta.get('direnv', '?')}",
         f"- mise: {meta.get('mise', '?') if have_mise else meta.get('mise_note', 'skipped')}",
-        f"- shells: {meta.get('bash', '?')}; {meta.get('zsh', '?')}; {meta.get('fish', '?')}",
+        f"- shells: {meta.get('bash', '?')}; {meta.get('zsh', '?')}; {meta.get('fish', '?')}; node {meta.get('node')}",
+        f"- real project: {meta.get('real', '?')}",
         f"- {meta.get('hyperfine', 'hyperfine ?')}; iterations: {meta.get('iterations', '?')}",
         f"- command: `{meta.get('command', 'bench/run')}` ({meta.get('seconds', '?')} s); "
         f"load average {meta.get('load', '?')}",
@@ -170,45 +293,117 @@ def main(argv: list[str]) -> int:
         "",
         "Wall clock, hyperfine in the same run (medians), each step adding to the one before:",
         "",
-        f"1. envr's interpreter, no site (`python -I -S -c pass`): {hf_cell('python-nosite')[0]}",
-        f"2. plus site and the venv's .pth files (`python -I -c pass`): {hf_cell('python-bare')[0]}",
+        f"1. envr's interpreter, no site (`python -I -S -c pass`): {rep.hf_cell('python-nosite')}",
+        f"2. plus site and the venv's .pth files (`python -I -c pass`): {rep.hf_cell('python-bare')}",
         f"3. plus importing what the core imports (`import envr.prompt.entry, envr.prompt.core`): "
-        f"{hf_cell('envr-imports')[0]}",
-        f"4. plus the work, with envr's cache warm (the full core, as above): {hf_cell('envr')[0]}",
-        f"5. the full core with envr's cache cleared: {hf_cell('envr-cold')[0]}",
+        f"{rep.hf_cell('envr-imports')}",
+        f"4. plus the work, plain project, cache warm (the full core, as above): {rep.hf_cell('envr')}",
+        f"5. the same in the real project: {rep.hf_cell('envr-real')}",
+        f"6. the full core with envr's cache wiped, plain / real project: {rep.hf_cell('envr-cold')} / "
+        f"{rep.hf_cell('envr-real-cold')}",
         "",
     ]
-    for temp, words in (("warm", "cache warm"), ("cold", "cache cleared")):
-        lines = import_breakdown(importtime_dir, temp)
-        if lines:
+    for case, words in (
+        ("plain-warm", "plain, cache warm"),
+        ("real-warm", "real project, cache warm"),
+        ("plain-cold", "plain, cache wiped"),
+        ("real-cold", "real project, cache wiped"),
+    ):
+        c = core.get(case)
+        if c is not None:
+            stats = ", ".join(f"{n} {k}" for k, n in sorted(c["stats"].items(), key=lambda kv: -kv[1]))
+            started = f"; processes started: {', '.join(c['started'])}" if c["started"] else "; no process started"
             out.append(
-                f"`python -X importtime` of the core ({words}), imports beyond the interpreter's start: {lines[0]}"
+                f"- strace of the core ({words}): {c['total']} file/process/read syscalls; "
+                f"{sum(c['stats'].values())} stat calls ({stats}); {c['openat']} opens, {c['read']} reads, "
+                f"{c['getdents64']} directory reads{started}"
             )
-            out.append("")
-            out += [f"- {line}" for line in lines[1:12]]
-            out.append("")
-    if any(import_breakdown(importtime_dir, t) for t in ("warm", "cold")):
-        out += [
-            "(importtime's own numbers, inflated by its bookkeeping; an import is charged to whichever module "
-            "imports it first, so a module that others need too, like re for json, saves nothing until the last "
-            "importer goes.)",
-            "",
-        ]
+    out.append("")
+    for prefix, words in (("", "plain project"), ("real-", "real project")):
+        for temp, temp_words in (("warm", "cache warm"), ("cold", "cache wiped")):
+            lines = import_breakdown(importtime_dir, prefix + temp)
+            if lines:
+                out.append(
+                    f"`python -X importtime` of the core ({words}, {temp_words}), imports beyond the "
+                    f"interpreter's start: {lines[0]}"
+                )
+                out.append("")
+                out += [f"- {line}" for line in lines[1:9]]
+                out.append("")
     out += [
+        "(importtime's own numbers, inflated by its bookkeeping; an import is charged to whichever module "
+        "imports it first.)",
+        "",
         "Steady state: one shell process per tool, in the project's src/app, the hook installed as a user does "
         '(`eval "$(envr hook bash)"`, `direnv hook`, `mise activate`), the project loaded by the first prompts, '
         "then N prompts timed in a loop with the shell's clock (bash/zsh $EPOCHREALTIME, fish `date` around the "
         "loop); a prompt is every PROMPT_COMMAND entry (bash), every precmd function (zsh), `emit fish_prompt` "
-        "(fish). 'no hook' is the same loop with nothing installed; ratios are of the raw per-prompt times "
-        "(loop overhead included, which only counts against envr). Entering: hyperfine -N runs each core in "
-        "the project's root with the environment of a shell outside it (a full load each time); the cd rows "
-        "time a real `cd` and the prompt after it in one shell (for mise, its `cd` wrapper and chpwd hook). "
-        "Values are medians over shell processes (steady) or over hyperfine's runs, every round pooled.",
+        "(fish). 'no hook' is the same loop with nothing installed; ratios are of the raw per-step times "
+        "(loop overhead included, which only counts against envr). Full load: hyperfine -N runs each core in "
+        "the project's root with the environment of a shell outside it (a full load each time), rounds "
+        "alternating the two projects. cd rows: a real `cd` and the prompt after it in one shell (bash/zsh "
+        "$EPOCHREALTIME, fish a `time` block), after three untimed rounds, each step checked to have loaded or "
+        "unloaded the project; processes: the same loops under `strace -f`, each step's forks and clones that "
+        "are not threads. Values are medians over shell processes or over hyperfine's runs, rounds pooled.",
     ]
-    if footnotes:
-        out += ["", *(f"[^{i}]: {note}" for i, note in enumerate(footnotes, 1))]
+    if rep.footnotes:
+        out += ["", *(f"[^{i}]: {note}" for i, note in enumerate(rep.footnotes, 1))]
     print("\n".join(out))
     return 0
+
+
+STRACE_LINE = re.compile(r'^(\d+)\s+(?:<\.\.\. )?([a-z0-9_]+)[( ](?:(?:[A-Z_]+|\d+), )?"?([^",)]*)')
+STATS = ("newfstatat", "statx", "stat", "lstat", "fstat", "access", "faccessat", "faccessat2", "readlink")
+
+
+def syscalls(path: str, meta: dict[str, str]) -> dict[str, object] | None:
+    """What the core did, from `strace -f -o`: stat calls by what they look at, opens, reads, processes."""
+    if not os.path.exists(path):
+        return None
+    home = meta.get("home", "\0")
+    kinds = {
+        "envr's cache": os.path.join(home, ".cache", "envr"),
+        "the store": os.path.join(home, ".local", "share", "envr"),
+        "the projects": os.path.join(home, "work"),
+    }
+    stats: dict[str, int] = defaultdict(int)
+    counts: dict[str, int] = defaultdict(int)
+    started: list[str] = []
+    execs = 0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = STRACE_LINE.match(line)
+            if m is None or "resumed>" in line:
+                continue
+            call, arg = m.group(2), m.group(3)
+            counts["total"] += 1
+            if call == "execve":
+                execs += 1
+                if execs > 2:  # bash -c "exec CORE", then the core; anything after is a process the core started
+                    started.append(os.path.basename(arg))
+            elif call in STATS:
+                stats[stat_kind(arg, kinds)] += 1
+            elif call in ("openat", "read", "getdents64"):
+                counts[call] += 1
+    return {
+        "total": counts["total"],
+        "stats": dict(stats),
+        "openat": counts["openat"],
+        "read": counts["read"],
+        "getdents64": counts["getdents64"],
+        "started": started,
+    }
+
+
+def stat_kind(arg: str, kinds: dict[str, str]) -> str:
+    if not arg:
+        return "of open files"
+    for kind, prefix in kinds.items():
+        if arg == prefix or arg.startswith(prefix + "/"):
+            return "in " + kind
+    if re.search(r"python3|site-packages|\.pyc?$|__pycache__|/envr(/|$)|\.so$", arg):
+        return "by imports"
+    return "elsewhere (PATH lookups, /etc, ...)"
 
 
 IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S+)")
@@ -264,12 +459,6 @@ def import_breakdown(directory: str, temp: str) -> list[str]:
             break
         lines.append(f"{name} {us / 1000:.2f} ms (imported by {by[name]})")
     return lines
-
-
-def ratio_of(a: float | None, b: float | None) -> float | None:
-    if a is None or b is None or b == 0:
-        return None
-    return a / b
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
