@@ -72,25 +72,40 @@ _envr_changed() {
   done
   for ((_envr_i = 0; _envr_i + 1 < ${#_envr_wbase[@]}; _envr_i += 2)); do
     _envr_f=${_envr_wbase[_envr_i]} _envr_s=${_envr_wbase[_envr_i + 1]}
-    if [[ -z $_envr_s ]]; then [[ -e $_envr_f ]] && return 0; else [[ ! $_envr_f -nt $_envr_s && ! $_envr_f -ot $_envr_s ]] || return 0; fi
+    if [[ -z $_envr_s ]]; then
+      [[ -e $_envr_f ]] && return 0
+    elif [[ $_envr_s == + ]]; then  # watched for its existence alone
+      [[ -e $_envr_f ]] || return 0
+    else
+      [[ ! $_envr_f -nt $_envr_s && ! $_envr_f -ot $_envr_s ]] || return 0
+    fi
   done
   for ((_envr_i = 0; _envr_i + 1 < ${#_envr_wproj[@]}; _envr_i += 2)); do
     _envr_f=${_envr_wproj[_envr_i]} _envr_s=${_envr_wproj[_envr_i + 1]}
-    if [[ -z $_envr_s ]]; then [[ -e $_envr_f ]] && return 0; else [[ ! $_envr_f -nt $_envr_s && ! $_envr_f -ot $_envr_s ]] || return 0; fi
+    if [[ -z $_envr_s ]]; then
+      [[ -e $_envr_f ]] && return 0
+    elif [[ $_envr_s == + ]]; then  # watched for its existence alone
+      [[ -e $_envr_f ]] || return 0
+    else
+      [[ ! $_envr_f -nt $_envr_s && ! $_envr_f -ot $_envr_s ]] || return 0
+    fi
   done
   return 1
 }
 
 # PATH as a list: _envr_e gets PATH's entries (none for an unset or empty PATH, as the core splits it).
 _envr_split() {
-  local rest=${PATH-}
   _envr_e=()
-  [[ -n $rest ]] || return 0
-  while [[ $rest == *:* ]]; do
-    _envr_e+=("${rest%%:*}")
-    rest=${rest#*:}
-  done
-  _envr_e+=("$rest")
+  [[ -n ${PATH-} ]] || return 0
+  # Word splitting on ':' with globbing off: one step, where a loop of ${x%%:*} costs per entry.
+  local IFS=: _envr_noglob=0
+  [[ $- == *f* ]] && _envr_noglob=1
+  set -f
+  # shellcheck disable=SC2206 # splitting is the point; globbing is off
+  _envr_e=($PATH)
+  ((_envr_noglob)) || set +f
+  [[ $PATH == *: ]] && _envr_e+=("")  # a trailing empty entry, which splitting drops
+  return 0
 }
 
 # _envr_addpath PRE... -- APP...: PATH becomes PRE, then PATH's entries, then APP.

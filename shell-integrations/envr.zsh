@@ -75,7 +75,13 @@ _envr_changed() {
     [[ -f $_envr_f ]] && return 0
   done
   for _envr_f _envr_s in "${_envr_wbase[@]}" "${_envr_wproj[@]}"; do
-    if [[ -z $_envr_s ]]; then [[ -e $_envr_f ]] && return 0; else [[ -e $_envr_f && ! $_envr_f -nt $_envr_s && ! $_envr_f -ot $_envr_s ]] || return 0; fi
+    if [[ -z $_envr_s ]]; then
+      [[ -e $_envr_f ]] && return 0
+    elif [[ $_envr_s == + ]]; then  # watched for its existence alone
+      [[ -e $_envr_f ]] || return 0
+    else
+      [[ -e $_envr_f && ! $_envr_f -nt $_envr_s && ! $_envr_f -ot $_envr_s ]] || return 0
+    fi
   done
   return 1
 }

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from envr.prompt.watched import stamp_path
+from envr.prompt.watched import PRESENT, PRESENT_STAMP, stamp_path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -69,8 +69,8 @@ def stamps(outcome: Outcome) -> dict[str, str | None]:
     stamp cannot be made (a read-only cache), sets outcome.watched.racy: the core then looks again."""
     out: dict[str, str | None] = {}
     for path, mtime in outcome.watched.files():
-        if mtime is None:
-            out[path] = None
+        if mtime is None or mtime == PRESENT:
+            out[path] = None if mtime is None else PRESENT_STAMP
             continue
         try:
             out[path] = make_stamp(mtime)

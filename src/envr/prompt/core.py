@@ -230,7 +230,7 @@ def _pinned(project: Project, digest: str, watched: Watched) -> tuple[int, Proje
     from envr.store import looks_valid, valid_marker
 
     for path in data["packages"].values():
-        watched.expect(valid_marker(path))
+        watched.expect_present(valid_marker(path))
     if not all(looks_valid(p) for p in data["packages"].values()):
         return None
     env, pre, app = data["env"], tuple(data["prepend"]), tuple(data["append"])
@@ -253,7 +253,7 @@ def _package_bins(out: Outcome, layer: Layer, project: Project, base: Mapping[st
         view = full
     layer.store_paths = list(view.paths.values())
     for path in layer.store_paths:
-        out.watched.expect(valid_marker(path))
+        out.watched.expect_present(valid_marker(path))
     layer.missing = list(view.missing)
     layer.missing_paths = [view.paths[n] for n in view.missing if n in view.paths]
     layer.failed = list(view.failed.values())

@@ -24,6 +24,10 @@ RACY_NS = 100_000_000
 COARSE_RACY_NS = 3_000_000_000
 
 
+PRESENT = -1  # the mtime Watched records for a file watched for its existence alone
+PRESENT_STAMP = "+"  # how the hook is told so (a stamp is otherwise an absolute path)
+
+
 def stamp_path(mtime_ns: int) -> str:
     return os.path.join(dirs.cache_dir(), "stamps", str(mtime_ns))
 
@@ -50,6 +54,11 @@ class Watched:
         window = COARSE_RACY_NS if mtime % 1_000_000_000 == 0 else RACY_NS
         if abs(time.time_ns() - mtime) < window:  # a file stamped in the future is not racy
             self.racy = True
+
+    def expect_present(self, path: str) -> None:
+        """Watch only whether path exists (a store path's valid marker: an empty file that is made or removed,
+        never edited): one stat at each prompt instead of four."""
+        self.project.append((path, PRESENT if os.path.exists(path) else None))
 
     def files(self) -> list[tuple[str, int | None]]:
         return self.base + self.project

@@ -25,6 +25,8 @@ def test_args(watched: Sequence[tuple[str, str | None]]) -> list[str]:
     for file, stamp in watched:
         if stamp is None:
             terms.append(["!", "-e", file])
+        elif stamp == "+":  # watched for its existence alone
+            terms.append(["-e", file])
         else:
             terms.append(["-e", file, "-a", "-e", stamp, "-a", "!", file, "-nt", stamp, "-a", "!", file, "-ot", stamp])
     args: list[str] = []
@@ -91,7 +93,10 @@ class FishShell(Renderer):
                 terms.append(f'set -q {what}; and test "${what}" = {q}' if q else f"not set -q {what}")
             elif kind == "file":
                 f = quote(what)
-                terms.append(f"test -e {f} -a ! {f} -nt {q} -a ! {f} -ot {q}" if q else f"not test -e {f}")
+                if value == "+":
+                    terms.append(f"test -e {f}")
+                else:
+                    terms.append(f"test -e {f} -a ! {f} -nt {q} -a ! {f} -ot {q}" if q else f"not test -e {f}")
             elif kind == "defined":
                 terms.append(f"set -q {what}" if q else f"not set -q {what}")
             elif kind == "first_path":

@@ -65,7 +65,10 @@ class PosixShell(Renderer):
                 terms.append(f"-n ${{{what}+x}} && ${what} == {q}" if q else f"-z ${{{what}+x}}")
             elif kind == "file":
                 f = quote(what)
-                terms.append(f"-e {f} && ! {f} -nt {q} && ! {f} -ot {q}" if q else f"! -e {f}")
+                if value == "+":  # watched for its existence alone
+                    terms.append(f"-e {f}")
+                else:
+                    terms.append(f"-e {f} && ! {f} -nt {q} && ! {f} -ot {q}" if q else f"! -e {f}")
             elif kind == "defined":
                 terms.append(f"-n ${{{what}+x}}" if q else f"-z ${{{what}+x}}")
             elif kind == "first_path":
