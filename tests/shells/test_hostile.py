@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from shellkit import SYSTEM_PATH, Session, write_project
 
 # Pieces that mean something to some shell, terminal or to envr itself, mixed with arbitrary text.
