@@ -5,7 +5,8 @@
       version = "1.2", build = "script", inputs = ["pkg"] }
 
 The recipe is the fixed output (sha256 plus unpack/bin/build options), never the URL: moving a file to a
-mirror keeps its store path. Downloads are kept under the cache dir by sha256.
+mirror keeps its store path. Downloads are kept under the cache dir by sha256; their timeouts and deadline
+(ENVR_HTTP_TIMEOUT, ENVR_HTTP_DEADLINE) are described in _fetch.py.
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
     from envr.store.sources.base import PackageSpec, RealiseContext, Source
 
 OWN_KEYS = ("url", "sha256", "unpack", "file")
-ATTEMPTS = 3
-TIMEOUT = 30
 
 
 class FetchError(EnvrError):
@@ -79,7 +78,8 @@ class UrlSource:
     def realise(self, spec: PackageSpec, out: Path, ctx: RealiseContext) -> None:
         import shutil
 
-        download = fetch(spec, ctx.progress)
+        environ = ctx.environ or os.environ
+        download = fetch(spec, ctx.progress, environ)
         fmt = self._format(spec)
 
         def fill(dest: str) -> None:
@@ -89,7 +89,7 @@ class UrlSource:
                 shutil.copyfile(download, target)
                 os.chmod(target, 0o755)
             else:
-                archive.unpack(download, fmt, dest, f"packages.{spec.name} ({spec.entry['url']})")
+                archive.unpack(download, fmt, dest, f"packages.{spec.name} ({spec.entry['url']})", environ)
 
         build.realise_tree(spec, out, ctx, fill)
 
@@ -100,20 +100,32 @@ class UrlSource:
         return {"sha256": str(spec.entry["sha256"]).lower()}
 
 
-def fetch(spec: PackageSpec, progress: Callable[[int, int | None], None] | None = None) -> str:
+def _cache() -> str:
+    return os.path.join(dirs.cache_dir(), "downloads")
+
+
+def fetch(
+    spec: PackageSpec,
+    progress: Callable[[int, int | None], None] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> str:
     """The verified download in the cache (fetched now if needed); raises before anything reaches the store."""
+    from envr.store.hashing import file_sha256
+    from envr.store.sources import _fetch
+
     url: str = spec.entry["url"]
     expected: str = spec.entry["sha256"].lower()
-    cache = os.path.join(dirs.cache_dir(), "downloads")
+    cache = _cache()
     os.makedirs(cache, exist_ok=True)
     final = os.path.join(cache, expected)
-    from envr.store.hashing import file_sha256
-
     if os.path.exists(final) and file_sha256(final) == expected:
         return final
     part = f"{final}.part-{os.getpid()}-{id(spec)}"
     try:
-        actual = _download(url, part, progress)
+        try:
+            actual = _fetch.download(url, part, os.environ if environ is None else environ, progress)
+        except _fetch.FetchError as e:
+            raise FetchError(f"packages.{spec.name}: {e}") from None
         if actual != expected:
             raise FetchError(f"packages.{spec.name}: sha256 mismatch for {url}: expected {expected}, got {actual}")
         os.replace(part, final)
@@ -121,42 +133,6 @@ def fetch(spec: PackageSpec, progress: Callable[[int, int | None], None] | None 
         if os.path.exists(part):
             os.unlink(part)
     return final
-
-
-def _download(url: str, dest: str, progress: Callable[[int, int | None], None] | None = None) -> str:
-    import hashlib
-    import time
-    import urllib.error
-    import urllib.request
-
-    last = ""
-    for attempt in range(ATTEMPTS):
-        if attempt:
-            time.sleep(0.5 * 2 ** (attempt - 1))
-        h = hashlib.sha256()
-        try:
-            req = urllib.request.Request(url, headers={"User-Agent": "envr"})
-            with urllib.request.urlopen(req, timeout=TIMEOUT) as resp, open(dest, "wb") as f:
-                length = resp.headers.get("Content-Length")
-                total = int(length) if length and length.isdigit() else None
-                done = 0
-                while chunk := resp.read(1 << 16):
-                    h.update(chunk)
-                    f.write(chunk)
-                    done += len(chunk)
-                    if progress is not None:
-                        progress(done, total)
-            return h.hexdigest()
-        except urllib.error.HTTPError as e:
-            last = f"HTTP {e.code} {e.reason}"
-            if e.code < 500 and e.code != 429:
-                break
-        except (urllib.error.URLError, OSError, TimeoutError) as e:
-            reason = getattr(e, "reason", None) or getattr(e, "strerror", None) or str(e)
-            last = str(reason)
-            if url.startswith("file:"):
-                break
-    raise FetchError(f"cannot fetch {url}: {last}")
 
 
 SOURCE: Source = UrlSource()  # annotated: mypy checks the kind implements the whole interface
