@@ -216,7 +216,9 @@ def warm_up() -> None:
 
 
 def once(make: Callable[[], Any], box: list[Any]) -> Any:
-    """box[0], made by make() the first time under the module lock (box: a one-element list, [None] empty)."""
+    """box[0], made by make() the first time under the module lock (box: a one-element list, [None] empty).
+    make() runs after warm_up() and must not call once() itself (the lock is not reentrant)."""
+    warm_up()
     if box[0] is None:
         with _lock:
             if box[0] is None:

@@ -44,7 +44,15 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from envr.errors import EnvrError, ProjectFileError
-from envr.store.sources.base import CliSpec, PackageSpec, RealiseContext, always_matches, never_in_place, run_logged
+from envr.store.sources.base import (
+    CliSpec,
+    PackageSpec,
+    RealiseContext,
+    always_matches,
+    never_in_place,
+    once,
+    run_logged,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -76,8 +84,17 @@ _INDEX_VARS = (
 )
 
 
+_uv: list[str | None] = [None]
+
+
 def uv_bin() -> str:
-    """The uv executable shipped with the `uv` Python package (a runtime dependency of envr)."""
+    """The uv executable shipped with the `uv` Python package (a runtime dependency of envr), found once for
+    the process under a lock: uv.find_uv_bin() reads sysconfig, whose first use is not thread-safe on 3.11."""
+    found: str = once(_find_uv, _uv)
+    return found
+
+
+def _find_uv() -> str:
     try:
         from uv import find_uv_bin
     except ImportError as exc:  # pragma: no cover - uv is a declared dependency
