@@ -21,7 +21,7 @@ from pathlib import Path
 
 ENVR = str(Path(sys.executable).parent / "envr")
 HELLO = b"#!/bin/sh\necho hello from the archive\n"
-PROGRESS = ("envr: realising", "envr: realised", "envr: synced")
+PROGRESS = ("envr: realising", "envr: realised", "envr: synced", "envr: resolving")
 
 
 # --- an envr world ------------------------------------------------------------------------------------------
@@ -302,3 +302,42 @@ def silent_port() -> Iterator[str]:
         yield f"http://127.0.0.1:{s.getsockname()[1]}"
     finally:
         s.close()
+
+
+# --- wheels -------------------------------------------------------------------------------------------------
+
+
+def python_wheel(dest: Path, name: str, version: str, requires_python: str | None = None,
+                 main: str = "print('{name} {version}')", requires: Sequence[str] = ()) -> Path:
+    """A pure-Python wheel with one console script `name`, optionally limited by Requires-Python."""
+    import base64
+
+    info = f"{name}-{version}.dist-info"
+    meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    if requires_python:
+        meta += f"Requires-Python: {requires_python}\n"
+    meta += "".join(f"Requires-Dist: {r}\n" for r in requires)
+    files = {
+        f"{name}.py": "def main():\n    " + main.format(name=name, version=version) + "\n",
+        f"{info}/METADATA": meta,
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: envr-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{info}/entry_points.txt": f"[console_scripts]\n{name} = {name}:main\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(text.encode())}")
+    files[f"{info}/RECORD"] = "\n".join([*record, f"{info}/RECORD,,"]) + "\n"
+    out = dest / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(out, "w") as z:
+        for path, text in files.items():
+            z.writestr(path, text)
+    return out
+
+
+def uv_world(world: World, wheels: Path, cache: Path) -> World:
+    """The world's uv sees only the local wheels (no index, no pip settings of the machine)."""
+    env = {k: v for k, v in world.env.items() if not k.startswith(("PIP_", "UV_"))}
+    env.update(UV_NO_INDEX="1", UV_FIND_LINKS=str(wheels), UV_CACHE_DIR=str(cache))
+    world.env = env
+    return world

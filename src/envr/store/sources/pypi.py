@@ -44,6 +44,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from envr.errors import EnvrError, ProjectFileError
+from envr.store.sources import _tools
 from envr.store.sources.base import (
     CliSpec,
     PackageSpec,
@@ -312,14 +313,8 @@ class PypiSource:
         if proc.returncode != 0:
             raise EnvrError(f"pypi {requirement}: cannot resolve: {_last_error(proc.stderr or proc.stdout)}")
         requirements, hashes = parse_compiled(proc.stdout)
-        name = canonicalize_name(req.name)
-        version = "url"
-        for line in requirements:
-            pinned = line.split(";")[0].strip()
-            if "==" in pinned and canonicalize_name(pinned.split("==")[0]) == name:
-                version = pinned.split("==", 1)[1].strip()
         return {
-            "version": version,
+            "version": _tools.installed_version(_python(spec), req, requirements),
             "python": _major_minor(_python(spec)),
             "requirements": requirements,
             "hashes": hashes,
