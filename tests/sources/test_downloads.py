@@ -70,6 +70,15 @@ def test_a_trickling_server_is_cut_off_by_the_deadline(world: World, server: Ser
     nothing_registered(world)
 
 
+@pytest.mark.parametrize("how", ["trickle", "trickle-head"])
+def test_a_trickle_below_1_kib_per_timeout_is_a_stall(world: World, server: Server, how: str) -> None:
+    url = server.put("trickle.tar.gz", DATA, how)
+    root = world.project("p", url_entry("t", url, DATA))
+    r = world.run("sync", cwd=root, extra={"ENVR_HTTP_TIMEOUT": "2"}, timeout=60)
+    one_error(r, "packages.t", url, "in 2 s, taken as stalled", "ENVR_HTTP_TIMEOUT")
+    nothing_registered(world)
+
+
 def test_http_500_is_retried_then_one_line(world: World, server: Server) -> None:
     url = server.put("boom.tar.gz", DATA, "500")
     root = world.project("p", url_entry("t", url, DATA))

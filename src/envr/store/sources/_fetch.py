@@ -2,8 +2,10 @@
 
 - ENVR_HTTP_TIMEOUT (seconds, default 30): the longest wait for a connection (name lookup included) and,
   once connected, for the next byte of the response: a server that accepts and never answers fails after it.
-- ENVR_HTTP_DEADLINE (seconds, default 600): the longest one download may take, retries included, so a
-  server trickling a byte a second is cut off too. Raise it for very large files on slow links.
+  A connection delivering less than 1 KiB in any such window (headers included) is stalled too, so a
+  server trickling a byte a second is cut off after ENVR_HTTP_TIMEOUT seconds.
+- ENVR_HTTP_DEADLINE (seconds, default 600): the longest one download may take, retries included, however
+  fast it trickles. Raise it for very large files on slow links.
 - Connection failures, HTTP 5xx and 429 and a body cut short are retried (3 attempts in all, with a short
   backoff); a timeout, the deadline, any other HTTP error and file:// failures are not.
 
@@ -35,6 +37,7 @@ from envr.store.sources import base
 ATTEMPTS = 3
 SLICE = 0.25  # how long any one wait blocks before the deadlines and Ctrl-C are checked again
 CHUNK = 1 << 16
+MIN_BYTES = 1024  # a connection delivering less than this per ENVR_HTTP_TIMEOUT seconds is stalled
 
 _local = threading.local()  # the _Guard of the download this thread is running
 
@@ -56,6 +59,8 @@ class _Guard:
         self.deadline = deadline
         self.started = time.monotonic()
         self.last = self.started  # when a byte last arrived (or the current wait began)
+        self.window = self.started  # the current ENVR_HTTP_TIMEOUT-long window of the minimum rate
+        self.window_bytes = 0
         self.done = 0
         self.total: int | None = None
 
@@ -73,9 +78,18 @@ class _Guard:
             )
         if waiting is not None and now - self.last > self.timeout:
             raise _Final(f"cannot fetch {self.url}: {waiting} for {self.timeout:g} s (ENVR_HTTP_TIMEOUT)")
+        if now - self.window >= self.timeout:
+            if 0 < self.window_bytes < MIN_BYTES:
+                raise _Final(
+                    f"cannot fetch {self.url}: only {self.window_bytes} bytes in {self.timeout:g} s, taken as "
+                    f"stalled (less than {MIN_BYTES} bytes per ENVR_HTTP_TIMEOUT)"
+                )
+            if self.window_bytes:
+                self.window, self.window_bytes = now, 0
 
     def received(self, n: int) -> None:
         self.last = time.monotonic()
+        self.window_bytes += n
         self.check()
 
 

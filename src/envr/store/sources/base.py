@@ -246,7 +246,8 @@ def _seconds(environ: Mapping[str, str], var: str, default: float) -> float:
 
 
 def http_timeout(environ: Mapping[str, str]) -> float:
-    """ENVR_HTTP_TIMEOUT (default 30 s): the longest wait for a connection, or for the next byte of a response."""
+    """ENVR_HTTP_TIMEOUT (default 30 s): the longest wait for a connection, or for the next byte of a response
+    (envr's downloads also take less than 1 KiB in that long as stalled)."""
     return _seconds(environ, "ENVR_HTTP_TIMEOUT", 30.0)
 
 
