@@ -195,6 +195,7 @@ def sync(
 
     from envr.store import store_dir
     from envr.store.realise import realise
+    from envr.store.sources.base import map_interruptible
 
     store = store_dir()
     from envr.project.lockfile import for_project
@@ -221,7 +222,7 @@ def sync(
         for level in _dependency_order(specs):
             todo = [resolved[s.name] for s in level if s.name in wanted]
             with ThreadPoolExecutor(max_workers=max(1, min(8, len(todo)))) as pool:
-                list(pool.map(one, todo))
+                map_interruptible(pool, one, todo)  # Ctrl-C: the workers stop, queued ones never start
             if errors:
                 raise errors[0]
         keep_alive(store, [r.path for r in resolved.values()])

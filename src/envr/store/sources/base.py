@@ -6,7 +6,10 @@ this module on the prompt's lean path, where dataclasses' import alone costs ~6 
 
 from __future__ import annotations
 
-from envr.errors import ProjectFileError
+import _thread
+import os
+
+from envr.errors import EnvrError, ProjectFileError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -67,11 +70,35 @@ class RealiseContext:
         inputs: Mapping[str, Path] | None = None,  # input package name -> its store path
         progress: Any = None,  # callable(done_bytes, total_bytes | None) or None
         environ: Mapping[str, str] | None = None,
+        phase: Any = None,  # callable(name, phase | None, done, total) or None: envr.progress's reporter
+        say: Any = None,  # callable(message) or None: envr.progress's reporter (or stderr)
     ) -> None:
+        warm_up()  # the first thing every realisation does, in whichever worker thread runs it
         self.log_path = log_path
         self.inputs: Mapping[str, Path] = inputs if inputs is not None else {}
         self.progress = progress
         self.environ: Mapping[str, str] = environ if environ is not None else {}
+        self._phase = phase
+        self._say = say
+
+    def phase(self, name: str, phase: str | None, done: int | None = None, total: int | None = None) -> None:
+        """What package name is doing now ("resolving", "downloading", ...; None: finished), for the live
+        lines a terminal shows; bytes where known."""
+        if self._phase is not None:
+            self._phase(name, phase, done, total)
+        else:
+            from envr import progress
+
+            progress.phase(name, phase, done, total)
+
+    def warn(self, message: str) -> None:
+        """One line for the user (e.g. a package that exposes no executable)."""
+        if self._say is not None:
+            self._say(message)
+        else:
+            from envr import progress
+
+            progress.say(message)
 
 
 class CliSpec:
@@ -174,28 +201,237 @@ def no_cli(kind: str, forms: str) -> Callable[[str, str, str], CliSpec]:
     return parse_cli
 
 
-def run_logged(argv: list[str], cwd: Path, env: Mapping[str, str], log_path: Path) -> tuple[int, str]:
-    """Run a tool's install step, appending the command and everything it printed to log_path.
+# --- once-only initialisation, timeouts, and stopping everything on Ctrl-C ---------------------------------
 
-    Returns (exit status, its output) so the source can pick the one line worth showing. OSError (the tool
-    itself is missing) propagates for the source to name the fix.
+_lock = _thread.allocate_lock()  # a builtin module loaded at start-up: no threading import on the prompt's path
+_warm = False
+_interrupted = False
+_children: set[Any] = set()  # running tool processes (subprocess.Popen), each the leader of its own group
+
+
+def warm_up() -> None:
+    """Initialise, once and under a lock, the stdlib state that is filled in lazily and is not thread-safe,
+    before realisations start using it from worker threads. On CPython 3.11 in a cold interpreter
+    (the prompt's `python -I`), sysconfig's first get_config_vars() publishes a half-filled dict that other
+    threads then read: uv.find_uv_bin() got None for EXE ("can only concatenate str (not NoneType)").
+    (platform, mimetypes, urllib's opener and tempfile are idempotent or lock themselves; the sources keep
+    their own caches, such as pypi's uv path and the download's ssl context, behind this lock too.)"""
+    global _warm
+    if _warm:
+        return
+    with _lock:
+        if not _warm:
+            import sysconfig
+
+            sysconfig.get_config_vars()
+            _warm = True
+
+
+def once(make: Callable[[], Any], box: list[Any]) -> Any:
+    """box[0], made by make() the first time under the module lock (box: a one-element list, [None] empty).
+    make() runs after warm_up() and must not call once() itself (the lock is not reentrant)."""
+    warm_up()
+    if box[0] is None:
+        with _lock:
+            if box[0] is None:
+                box[0] = make()
+    return box[0]
+
+
+class Interrupted(EnvrError):
+    """Ctrl-C reached the main thread: work in other threads stops at its next check."""
+
+    exit_code = 130
+
+
+def _seconds(environ: Mapping[str, str], var: str, default: float) -> float:
+    raw = environ.get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value != value or value == float("inf"):
+        raise EnvrError(f"{var} must be a positive number of seconds (default {default:g}), not {raw!r}")
+    return value
+
+
+def http_timeout(environ: Mapping[str, str]) -> float:
+    """ENVR_HTTP_TIMEOUT (default 30 s): the longest wait for a connection, or for the next byte of a response
+    (envr's downloads also take less than 1 KiB in that long as stalled)."""
+    return _seconds(environ, "ENVR_HTTP_TIMEOUT", 30.0)
+
+
+def http_deadline(environ: Mapping[str, str]) -> float:
+    """ENVR_HTTP_DEADLINE (default 600 s): the longest one download may take, retries included."""
+    return _seconds(environ, "ENVR_HTTP_DEADLINE", 600.0)
+
+
+def interrupted() -> bool:
+    return _interrupted
+
+
+def check_interrupted(what: str) -> None:
+    if _interrupted:
+        raise Interrupted(f"{what}: interrupted")
+
+
+def interrupt() -> None:
+    """Stop every realisation: downloads notice within a fraction of a second, tools are killed (their whole
+    process group)."""
+    global _interrupted
+    _interrupted = True
+    with _lock:
+        running = list(_children)
+    for proc in running:
+        _kill_group(proc)
+
+
+def map_interruptible(pool: Any, fn: Callable[[Any], Any], items: Any) -> list[Any]:
+    """list(pool.map(fn, items)), except that Ctrl-C (or any exception) in the calling thread stops the
+    workers (see interrupt) and waits for them, queued items never starting, before it propagates."""
+    global _interrupted
+    _interrupted = False
+    try:
+        return list(pool.map(fn, items))
+    except BaseException:
+        interrupt()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+
+
+def sleep(seconds: float) -> None:
+    """time.sleep that ends early (silently) once interrupted."""
+    import time
+
+    end = time.monotonic() + seconds
+    while not _interrupted and (left := end - time.monotonic()) > 0:
+        time.sleep(min(left, 0.1))
+
+
+# --- running tools (uv, npm) ---------------------------------------------------------------------------------
+
+# Linux: tools run under this tiny supervisor, the leader of their own process group. It asks the kernel for
+# SIGTERM when envr dies (PR_SET_PDEATHSIG survives nothing else: not even `kill -9` of envr leaves the tool
+# running), and on that signal kills its whole group (the tool's own children included).
+_SUPERVISOR = """
+import os, signal, sys
+def stop(*_):
+    os.killpg(0, signal.SIGKILL)
+for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+    signal.signal(s, stop)
+try:
+    import ctypes
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+except Exception:
+    pass
+if os.getppid() != int(sys.argv[1]):
+    stop()
+pid = os.fork()
+if pid == 0:
+    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(s, signal.SIG_DFL)
+    try:
+        os.execv(sys.argv[2], sys.argv[2:])
+    except OSError as e:
+        os.write(2, f"{sys.argv[2]}: {e.strerror}\\n".encode())
+    os._exit(127)
+code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
+def _kill_group(proc: Any) -> None:
+    import contextlib
+    import signal
+
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def run_logged(
+    argv: list[str],
+    cwd: Path | str,
+    env: Mapping[str, str],
+    log_path: Path | None,
+    on_line: Callable[[str], None] | None = None,
+    input_text: str | None = None,
+    stdout_apart: bool = False,
+) -> tuple[int, str]:
+    """Run a tool's step, appending the command and everything it printed to log_path (if given), line by
+    line as it prints (each line also goes to on_line, for the live progress lines).
+
+    Returns (exit status, its output) so the source can pick the one line worth showing; with stdout_apart,
+    output is its stdout alone (stderr is still logged and streamed). The tool runs in its own process group,
+    which is killed when it ends, on any exception here (KeyboardInterrupt included), on interrupt() from the
+    main thread, and (Linux) when envr itself dies. OSError (the tool itself is missing) propagates for the
+    source to name the fix.
     """
+    import shutil
     import subprocess
+    import sys
+    import tempfile
 
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("a", encoding="utf-8") as log:
-        log.write(f"$ {' '.join(argv)}\n")
-        log.flush()
-        proc = subprocess.run(
-            argv,
+    exe = argv[0] if os.sep in argv[0] else shutil.which(argv[0], path=env.get("PATH", os.defpath))
+    if exe is None or not os.access(exe, os.X_OK) or os.path.isdir(exe):
+        raise FileNotFoundError(2, "No such file or directory (or not executable)", argv[0])
+    full = [exe, *argv[1:]]
+    if sys.platform.startswith("linux") and sys.executable:
+        full = [sys.executable, "-I", "-S", "-c", _SUPERVISOR, str(os.getpid()), *full]
+    import contextlib
+
+    with contextlib.ExitStack() as stack:
+        log = None
+        if log_path is not None:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = stack.enter_context(open(log_path, "a", encoding="utf-8", errors="replace"))
+            log.write(f"$ {' '.join(argv)}\n")
+            log.flush()
+        out_file = stack.enter_context(tempfile.TemporaryFile()) if stdout_apart else None
+        check_interrupted(os.path.basename(argv[0]))
+        proc = subprocess.Popen(
+            full,
             cwd=cwd,
             env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
+            stdout=out_file if out_file is not None else subprocess.PIPE,
+            stderr=subprocess.PIPE if out_file is not None else subprocess.STDOUT,
             text=True,
             errors="replace",
-            check=False,
+            process_group=0,
         )
-        log.write(proc.stdout)
-    return proc.returncode, proc.stdout
+        with _lock:
+            _children.add(proc)
+        lines: list[str] = []
+        try:
+            if _interrupted:  # interrupt() ran between the check and the registration
+                _kill_group(proc)
+            if input_text is not None:
+                assert proc.stdin is not None
+                with proc.stdin:
+                    proc.stdin.write(input_text)
+            stream = proc.stderr if out_file is not None else proc.stdout
+            assert stream is not None
+            for line in stream:
+                lines.append(line)
+                if log is not None:
+                    log.write(line)
+                    log.flush()
+                if on_line is not None:
+                    on_line(line.rstrip("\n"))
+            if hasattr(os, "waitid"):  # exited but not reaped: its group id cannot be reused yet
+                os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+        finally:
+            _kill_group(proc)  # stragglers of a finished tool, or everything on an exception
+            proc.wait()
+            with _lock:
+                _children.discard(proc)
+        check_interrupted(os.path.basename(argv[0]))
+        output = "".join(lines)
+        if out_file is not None:
+            out_file.seek(0)
+            output = out_file.read().decode("utf-8", "replace")
+            if log is not None:
+                log.write(output)
+        return proc.returncode, output

@@ -17,6 +17,8 @@ is not accepted: npm installs a folder as a symlink to it, which the store canno
 ``npm install -g --prefix <out>`` embeds no absolute prefix (bins are relative symlinks in ``out/bin``), so the
 build can happen in a temporary directory that is renamed into place. npm reads its registry and other
 settings from ``npm_config_*`` variables and ``.npmrc`` itself; envr passes the environment through.
+npm gets envr's ENVR_HTTP_TIMEOUT as its fetch-timeout unless the user set one, runs in its own process group
+that dies with envr, and a certificate it does not trust is reported with the fix (see _tools.py).
 The bins start with ``#!/usr/bin/env node``, so they run under whichever node is on PATH: the recipe records
 node's major version, so a different major node gives a different store path.
 """
@@ -36,6 +38,7 @@ from typing import Any, ClassVar
 
 from envr.errors import EnvrError, ProjectFileError
 from envr.store.hashing import file_sha256
+from envr.store.sources import _tools as installers
 from envr.store.sources.base import (
     CliSpec,
     Dependency,
@@ -146,6 +149,23 @@ def _last_error(log_text: str) -> str:
     return rest[-1] if rest else "no output"
 
 
+def _failure(output: str) -> str:
+    """npm's error line, with the fix when it is a certificate it does not trust."""
+    hint = installers.npm_tls_hint(output)
+    return _last_error(output) + (f"; {hint}" if hint else "")
+
+
+def _run(
+    spec: PackageSpec, argv: list[str], out: Path, environ: Mapping[str, str], ctx: RealiseContext
+) -> tuple[int, str]:
+    phases = installers.NpmPhases(spec.name, ctx.phase)
+    phases.start("resolving" if argv[1] == "install" else "downloading")
+    try:
+        return run_logged(argv, out, installers.npm_env(environ), ctx.log_path, phases)
+    finally:
+        ctx.phase(spec.name, None)
+
+
 class NpmSource:
     kind: ClassVar[str] = "npm"
     shorthand: ClassVar[bool] = True
@@ -247,15 +267,20 @@ class NpmSource:
                 "--no-fund",
                 "--no-update-notifier",
                 "--loglevel",
-                "error",
+                "http",
             ]
-            env = {**environ, "NO_COLOR": "1"}
+            from envr import progress
+
+            phases = installers.NpmPhases(spec.name, progress.phase)
+            phases.start("resolving")
             try:
-                proc = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, check=False)
+                code, output = run_logged(argv, work, installers.npm_env(environ), None, phases)
             except OSError as exc:
                 raise EnvrError(f"npm {value}: cannot run npm ({exc}); {NO_NODE}") from None
-            if proc.returncode != 0:
-                raise EnvrError(f"npm {value}: cannot resolve: {_last_error(proc.stdout + proc.stderr)}")
+            finally:
+                progress.phase(spec.name, None)
+            if code != 0:
+                raise EnvrError(f"npm {value}: cannot resolve: {_failure(output)}")
             lock = json.loads(Path(work, "package-lock.json").read_text(encoding="utf-8"))
         packages = lock.get("packages", {})
         tree = {path: _canonical(entry) for path, entry in packages.items() if path}
@@ -290,18 +315,15 @@ class NpmSource:
             "--no-fund",
             "--no-update-notifier",
             "--loglevel",
-            "error",
+            "http",
             target,
         ]
-        environ.setdefault("NO_COLOR", "1")
         try:
-            code, output = run_logged(argv, out, environ, ctx.log_path)
+            code, output = _run(spec, argv, out, environ, ctx)
         except OSError as exc:
             raise EnvrError(f"npm {value}: cannot run npm ({exc}); {NO_NODE}") from None
         if code != 0:
-            raise EnvrError(
-                f"npm {value}: npm install failed (exit {code}): {_last_error(output)} (log: {ctx.log_path})"
-            )
+            raise EnvrError(f"npm {value}: npm install failed (exit {code}): {_failure(output)} (log: {ctx.log_path})")
 
     def _realise_locked(
         self, spec: PackageSpec, out: Path, ctx: RealiseContext, environ: dict[str, str], npm: str
@@ -322,13 +344,12 @@ class NpmSource:
             "packages": {"": root, **tree},
         }
         (out / "package-lock.json").write_text(json.dumps(lock, indent=2), encoding="utf-8")
-        argv = [npm, "ci", "--no-audit", "--no-fund", "--no-update-notifier", "--loglevel", "error"]
-        environ.setdefault("NO_COLOR", "1")
-        code, output = run_logged(argv, out, environ, ctx.log_path)
+        argv = [npm, "ci", "--no-audit", "--no-fund", "--no-update-notifier", "--loglevel", "http"]
+        code, output = _run(spec, argv, out, environ, ctx)
         if code != 0:
             raise EnvrError(
                 f"npm {name}@{version}: npm ci from envr.lock failed (exit {code}): "
-                f"{_last_error(output)} (log: {ctx.log_path})"
+                f"{_failure(output)} (log: {ctx.log_path})"
             )
 
     def bins(self, spec: PackageSpec, out: Path) -> list[str]:

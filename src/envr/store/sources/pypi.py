@@ -22,6 +22,9 @@ uv variable is unset. pip.conf files are not read. The effective settings (crede
 recipe, because they can change what gets installed. uv runs with the store directory as its working directory
 so a project's own ``uv.toml``/``pyproject.toml`` does not silently change the build.
 
+uv gets envr's ENVR_HTTP_TIMEOUT and the system trust store unless the user chose otherwise, runs in its own
+process group that dies with envr, and its output streams into the live progress lines (see _tools.py).
+
 Only the distribution's own ``console_scripts`` and ``gui_scripts`` are exposed, never ``python``, ``pip``,
 ``activate`` or the scripts of its dependencies.
 """
@@ -32,7 +35,6 @@ import configparser
 import csv
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -44,6 +46,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from envr.errors import EnvrError, ProjectFileError
+from envr.store.sources import _tools
 from envr.store.sources.base import (
     CliSpec,
     Dependency,
@@ -51,6 +54,7 @@ from envr.store.sources.base import (
     RealiseContext,
     always_matches,
     never_in_place,
+    once,
     run_logged,
 )
 
@@ -84,8 +88,17 @@ _INDEX_VARS = (
 )
 
 
+_uv: list[str | None] = [None]
+
+
 def uv_bin() -> str:
-    """The uv executable shipped with the `uv` Python package (a runtime dependency of envr)."""
+    """The uv executable shipped with the `uv` Python package (a runtime dependency of envr), found once for
+    the process under a lock: uv.find_uv_bin() reads sysconfig, whose first use is not thread-safe on 3.11."""
+    found: str = once(_find_uv, _uv)
+    return found
+
+
+def _find_uv() -> str:
     try:
         from uv import find_uv_bin
     except ImportError as exc:  # pragma: no cover - uv is a declared dependency
@@ -284,40 +297,33 @@ class PypiSource:
     def lock(self, spec: PackageSpec, environ: Mapping[str, str]) -> dict[str, Any]:
         """The full dependency set with exact versions and every artifact's sha256: a universal resolution
         (`uv pip compile --universal --generate-hashes`), so Linux and macOS teammates share one lock."""
+        from envr import progress
+
         req = _parse(spec)
         requirement = _requirement_string(req, _extras(spec, req))
-        env = uv_environ(environ)
-        env.setdefault("NO_COLOR", "1")
-        argv = [
-            uv_bin(),
-            "pip",
-            "compile",
-            "--no-progress",
-            "--color",
-            "never",
-            "--universal",
-            "--generate-hashes",
-            "--no-header",
-            "--no-annotate",
-            "--python-version",
-            _major_minor(_python(spec)),
-            "-",
-        ]
-        with tempfile.TemporaryDirectory(prefix="envr-lock-") as cwd:  # no project uv.toml/pyproject applies
-            proc = subprocess.run(
-                argv, input=requirement + "\n", cwd=cwd, env=env, capture_output=True, text=True, check=False
-            )
-        if proc.returncode != 0:
-            raise EnvrError(f"pypi {requirement}: cannot resolve: {_last_error(proc.stderr or proc.stdout)}")
-        requirements, hashes = parse_compiled(proc.stdout)
-        name = canonicalize_name(req.name)
-        version = "url"
-        for line in requirements:
-            pinned = line.split(";")[0].strip()
-            if "==" in pinned and canonicalize_name(pinned.split("==")[0]) == name:
-                version = pinned.split("==", 1)[1].strip()
+        env = _tools.uv_env(uv_environ(environ))
+        argv = [uv_bin(), "pip", "compile", "--no-progress", "--color", "never", "--universal", "--generate-hashes"]
+        argv += ["--no-header", "--no-annotate", "--python-version", _major_minor(_python(spec)), "-"]
+        phases = _tools.UvPhases(spec.name, progress.phase)
+        said: list[str] = []
+
+        def on_line(line: str) -> None:
+            said.append(line)
+            phases(line)
+
+        phases.start("resolving")
+        try:
+            with tempfile.TemporaryDirectory(prefix="envr-lock-") as cwd:  # no project uv.toml/pyproject applies
+                code, compiled = run_logged(argv, cwd, env, None, on_line, requirement + "\n", stdout_apart=True)
+        finally:
+            progress.phase(spec.name, None)
+        if code != 0:
+            text = "\n".join(said) or compiled
+            hint = _tools.uv_tls_hint(text, environ)
+            raise EnvrError(f"pypi {requirement}: cannot resolve: {_last_error(text)}" + (f"; {hint}" if hint else ""))
+        requirements, hashes = parse_compiled(compiled)
         return {
-            "version": version,
+            "version": _tools.installed_version(_python(spec), req, requirements),
             "python": _major_minor(_python(spec)),
             "requirements": requirements,
             "hashes": hashes,
@@ -327,8 +333,8 @@ class PypiSource:
         out = out.absolute()  # uv runs with out as its working directory
         req = _parse(spec)
         requirement = _requirement_string(req, _extras(spec, req))
-        env = uv_environ(ctx.environ or os.environ)  # ctx.environ, when given, is the whole environment
-        env.setdefault("NO_COLOR", "1")
+        environ = ctx.environ or os.environ  # ctx.environ, when given, is the whole environment
+        env = _tools.uv_env(uv_environ(environ))
         uv = uv_bin()
         venv = out / "venv"
         common = ["--no-progress", "--color", "never"]
@@ -339,30 +345,27 @@ class PypiSource:
             reqs.write_text(locked_requirements(spec.locked), encoding="utf-8")
             install = ["--require-hashes", "--no-deps", "-r", str(reqs)]
         steps = [
-            [uv, "venv", *common, "--relocatable", "--python", _python(spec), str(venv)],
-            [
-                uv,
-                "pip",
-                "install",
-                *common,
-                "--link-mode",
-                "copy",
-                "--compile-bytecode",
-                "--python",
-                str(venv / "bin" / "python"),
-                *install,
-            ],
-        ]
-        for argv in steps:
-            code, output = run_logged(argv, out, env, ctx.log_path)
-            if code != 0:
-                mismatch = _hash_mismatch(output)
-                if mismatch:
-                    raise EnvrError(f"pypi {requirement}: {mismatch}; refusing it (log: {ctx.log_path})")
-                what = "creating the venv" if argv[1] == "venv" else "installing"
-                raise EnvrError(
-                    f"pypi {requirement}: uv failed {what} (exit {code}): {_last_error(output)} (log: {ctx.log_path})"
-                )
+            ("creating the venv", [uv, "venv", *common, "--relocatable", "--python", _python(spec), str(venv)]),
+            ("installing", [uv, "pip", "install", *common, "--link-mode", "copy", "--compile-bytecode",
+                            "--python", str(venv / "bin" / "python"), *install]),
+        ]  # fmt: skip
+        phases = _tools.UvPhases(spec.name, ctx.phase)
+        try:
+            for what, argv in steps:
+                phases.start("creating venv" if argv[1] == "venv" else "resolving")
+                code, output = run_logged(argv, out, env, ctx.log_path, phases)
+                if code != 0:
+                    mismatch = _hash_mismatch(output)
+                    if mismatch:
+                        raise EnvrError(f"pypi {requirement}: {mismatch}; refusing it (log: {ctx.log_path})")
+                    hint = _tools.uv_tls_hint(output, environ)
+                    raise EnvrError(
+                        f"pypi {requirement}: uv failed {what} (exit {code}): {_last_error(output)}"
+                        + (f"; {hint}" if hint else "")
+                        + f" (log: {ctx.log_path})"
+                    )
+        finally:
+            ctx.phase(spec.name, None)
         if not self._dist_info(spec, out):
             raise EnvrError(
                 f"pypi {requirement}: uv reported success but {req.name} is not installed (log: {ctx.log_path})"
