@@ -37,7 +37,7 @@ def tool_tree(world: World, rel: str, locked: bool) -> tuple[Path, Path]:
     (root / "envr.toml").write_text(f'[packages]\nmytool = {{ path = "./tree", bin = ["{rel}"] }}\n')
     aged(root)
     if locked:
-        r = world.envr("lock", "--project", str(root), cwd=root)
+        r = world.envr("lock", "--trust", "--project", str(root), cwd=root)
         assert r.returncode == 0, r.stderr
     world.allow(root)
     sync = world.envr("sync", cwd=root)
@@ -109,7 +109,7 @@ def test_lock_check_fails_when_the_locked_kind_differs(world: World, case: str) 
     (root / "tree").mkdir(parents=True)
     (root / "tree" / "f").write_text("x\n")
     (root / "envr.toml").write_text(toml)
-    assert world.envr("lock", "--project", str(root), cwd=root).returncode == 0
+    assert world.envr("lock", "--trust", "--project", str(root), cwd=root).returncode == 0
     lock = root / "envr.lock"
     lock.write_text(lock.read_text().replace(old, new))
 
@@ -125,7 +125,7 @@ def test_lock_check_fails_when_a_url_entry_is_locked_as_a_path(world: World) -> 
     tool.write_text("#!/bin/sh\necho tool\n")
     sha = hashlib.sha256(tool.read_bytes()).hexdigest()
     root = world.project("r", f'[packages]\nmytool = {{ url = "{tool.as_uri()}", sha256 = "{sha}" }}\n')
-    assert world.envr("lock", cwd=root).returncode == 0
+    assert world.envr("lock", "--trust", cwd=root).returncode == 0
     lock = root / "envr.lock"
     lock.write_text(lock.read_text().replace('kind = "url"', 'kind = "path"'))
 

@@ -202,7 +202,7 @@ def url_tool_project(world: World) -> tuple[Path, str, str]:
     root = world.project(
         "p", f'[packages]\nt = {{ url = "{tool.as_uri()}", sha256 = "{sha256_of(tool.read_bytes())}" }}\n'
     )
-    r = world.envr("lock", cwd=root)
+    r = world.envr("lock", "--trust", cwd=root)
     assert r.returncode == 0, r.stderr
     a = (root / "envr.lock").read_text()
     b = a.replace('kind = "url"', 'kind = "url"\nversion = "666"')

@@ -106,6 +106,24 @@ def logical_cwd() -> str:
         return os.path.normpath(pwd) if pwd.startswith("/") else "/"
 
 
+def read_project_file(path: str) -> bytes:
+    """A project file's bytes: a regular file of bounded size (never a fifo or a device), and not a symlink that
+    leads out of its directory (what a reviewer sees in the repository is what is read)."""
+    from envr.fsutil import read_regular
+
+    if os.path.islink(path):
+        real = os.path.realpath(path)
+        inside = os.path.realpath(os.path.dirname(path))
+        if not real.startswith(inside + os.sep):
+            raise ProjectFileError(path, f"is a symbolic link to {real}, outside the project; envr reads only its own")
+    try:
+        return read_regular(path)
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        raise ProjectFileError(path, f"cannot read: {e.strerror or e}") from None
+
+
 def find_project_file(start: str) -> str | None:
     """The nearest envr.toml at or above start (a directory), by logical path; none for a directory that was
     deleted under the shell (its project is not around it any more)."""

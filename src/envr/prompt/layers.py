@@ -16,7 +16,7 @@ import os
 
 from envr.errors import EnvrError
 from envr.fsutil import read_regular, sha256
-from envr.project.file import FILENAME, LOCKNAME, Project, find_project_file
+from envr.project.file import FILENAME, LOCKNAME, Project, find_project_file, read_project_file
 from envr.trust import approvals as trust
 
 TYPE_CHECKING = False
@@ -64,7 +64,7 @@ def read(file: str, watched: Watched) -> Layer:
     layer = Layer(file)
     watched.expect(file)
     watched.expect(os.path.join(layer.root, LOCKNAME))
-    layer.content = read_regular(file)
+    layer.content = read_project_file(file)
     layer.lock = trust.read_lock(file)
     layer.digest = trust.digest(layer.content, layer.lock)
     layer.verdict = trust.check(file, layer.digest)

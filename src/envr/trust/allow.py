@@ -17,8 +17,9 @@ from envr.trust.changes import record_approved
 
 def allow(project_file: str) -> str:
     """Approve project_file's current content (and its lock's); returns the approved hash."""
-    with open(project_file, "rb") as f:
-        content = f.read()
+    from envr.project.file import read_project_file
+
+    content = read_project_file(project_file)
     digest = approvals.content_hash(project_file, content)
     cached(project_file, content, digest)
     approvals.approve(project_file, digest)
@@ -32,9 +33,9 @@ def approved(project_file: str) -> tuple[Project, bytes | None]:
     check being the bytes parsed and used (a file swapped meanwhile cannot slip in). NotTrustedError if the
     content is not approved."""
     from envr.errors import NotTrustedError
-    from envr.fsutil import read_regular
+    from envr.project.file import read_project_file
 
-    content = read_regular(project_file)
+    content = read_project_file(project_file)
     lock = approvals.read_lock(project_file)
     verdict = approvals.check(project_file, approvals.digest(content, lock))
     if not verdict.allowed:

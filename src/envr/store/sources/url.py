@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 OWN_KEYS = ("url", "sha256", "unpack", "file")
 SCHEMES = ("http://", "https://", "file://")
-RENAMED = os.path.join(".envr", "renamed")  # links giving table-form bins their names on PATH
+RENAMED = ".envr-renamed"  # links giving table-form bins their names on PATH (.envr itself is the store's)
 WHEEL_SCRIPTS = "*.data/scripts/*"
 _PLATFORM_WORDS = frozenset(
     {
