@@ -110,7 +110,10 @@ DAEMONS = {
 @pytest.mark.parametrize("how", list(DAEMONS))
 def test_a_daemon_forked_by_a_build_does_not_outlive_the_sync(world: World, how: str) -> None:
     pid_file = world.tmp / "daemon.pid"
-    root = build_project(world, 'mkdir -p "$out/bin"; cp tool "$out/bin/"; ' + DAEMONS[how].format(pid=pid_file))
+    # The build waits until its daemon is up (wrote its pid), so the test is about killing it, not about a race.
+    daemon = DAEMONS[how].format(pid=pid_file)
+    wait = f"{' ' if daemon.endswith('&') else '; '}while [ ! -s {pid_file} ]; do sleep 0.05; done"
+    root = build_project(world, 'mkdir -p "$out/bin"; cp tool "$out/bin/"; ' + daemon + wait)
 
     r = world.envr("sync", cwd=root)
 

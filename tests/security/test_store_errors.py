@@ -124,7 +124,7 @@ def test_a_build_leaving_a_special_file_still_loads_the_projects_variables(world
 
     assert changes.get("X") == "1", f"the project's [env] was dropped: {stderr}"
     assert "envr.toml: None" not in stderr
-    assert len(error_lines(stderr)) <= 1
+    assert len([line for line in error_lines(stderr) if not line.startswith("envr: loaded ")]) <= 1  # the cause, once
 
 
 @pytest.fixture
@@ -209,7 +209,7 @@ def test_a_read_only_store_does_not_drop_the_projects_variables(user_world: Worl
 
     assert changes.get("X") == "2", stderr
     assert "Read-only file system" not in stderr or "envr.toml" not in stderr
-    assert len(error_lines(stderr)) <= 1
+    assert len([line for line in error_lines(stderr) if not line.startswith("envr: loaded ")]) <= 1  # the cause, once
     assert_one_line_error(r)
 
 

@@ -36,7 +36,8 @@ def realise(outcome: Outcome) -> str | None:
         project, digest = layer.project, layer.digest
         if project is None or not layer.missing:
             continue
-        paths = sorted(layer.missing_paths)
+        # Remembered against all of the layer's store paths, which do not change as some get realised.
+        paths = sorted(layer.store_paths)
         before = attempts.recall(project.file, digest, paths)
         if before == attempts.INTERRUPTED:
             raise SyncInterrupted(outcome.missing, sorted(outcome.missing_paths))

@@ -47,7 +47,8 @@ class Outcome:
         self.old: State | None = None
         self.new: State | None = None
         self.kept: list[str] = []
-        self.kept_any = False  # a variable the user changed inside any loaded layer
+        self.kept_any = False
+        self.interrupted = False  # Ctrl-C while realising: nothing of the project applied  # a variable the user changed inside any loaded layer
         self.notes: list[str] = []  # loaded / unloaded / kept: silenced by ENVR_QUIET=1
         self.problem: str | None = None  # blocked, broken or missing: always shown
         self.error: EnvrError | None = None  # the project could not be loaded at all

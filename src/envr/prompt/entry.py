@@ -45,6 +45,7 @@ def run(environ: Mapping[str, str], pwd: str) -> tuple[Outcome, dict[str, str | 
             outcome.target, outcome.delta, outcome.new = dict(environ), {}, outcome.old
             outcome.notes, outcome.problem, outcome.generation = [], str(e), None
             outcome.watched.racy = False
+            outcome.interrupted = True
             return outcome, commit(outcome) or {}
         outcome = compute(environ, pwd)
         if remembered is not None and outcome.problem is not None:
@@ -93,8 +94,12 @@ def main(argv: list[str] | None = None) -> int:
         # Values may carry any bytes the user's environment held (surrogate-escaped by Python): give them back.
         sys.stdout.buffer.write(out.encode("utf-8", "surrogateescape"))
         sys.stdout.flush()
-        if hook:
+        if hook and len(args) == 2:
             return 0  # the hook must record what it watched even when the project is blocked or broken
+        if outcome.interrupted:
+            return 130
+        if hook:
+            return 0
         if outcome.error is not None:
             return outcome.error.exit_code
         return 3 if outcome.verdict is not None and not outcome.verdict.allowed else 0
