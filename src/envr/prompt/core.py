@@ -47,8 +47,8 @@ class Outcome:
         self.old: State | None = None
         self.new: State | None = None
         self.kept: list[str] = []
-        self.kept_any = False
-        self.interrupted = False  # Ctrl-C while realising: nothing of the project applied  # a variable the user changed inside any loaded layer
+        self.kept_any = False  # a variable the user changed inside any loaded layer
+        self.interrupted = False  # Ctrl-C while realising: nothing of the project applied
         self.notes: list[str] = []  # loaded / unloaded / kept: silenced by ENVR_QUIET=1
         self.problem: str | None = None  # blocked, broken or missing: always shown
         self.error: EnvrError | None = None  # the project could not be loaded at all
@@ -154,7 +154,7 @@ def _load(out: Outcome, nearest: str) -> None:
         latest = generations.current(generations.project_dir(nearest))[0]
         new.extra["pin"] = [pinned[0], latest]
     out.target[STATE_VAR] = new.encode()
-    from envr.project.file import execve_problem
+    from envr.project.limits import execve_problem
 
     too_big = execve_problem(out.environ, out.target)  # values interpolated only now can pass what execve carries
     if too_big is not None:
