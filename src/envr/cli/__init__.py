@@ -6,6 +6,7 @@ import os
 import sys
 
 from envr.cli import activation, history, packages, services, store  # noqa: F401  (each registers its commands)
+from envr.cli import distribute as _distribute  # noqa: F401  (envr cache, bundle, image)
 from envr.cli.app import app, say
 from envr.errors import EnvrError
 
