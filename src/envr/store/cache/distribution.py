@@ -12,6 +12,7 @@ Authentication happens when a request is answered 401 (auth.py); the header is t
 
 from __future__ import annotations
 
+import http.client
 import re
 from collections.abc import Callable
 from typing import IO
@@ -28,10 +29,6 @@ from envr.store.cache.transport import (
     is_loopback,
     upload_body,
 )
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    import http.client
 
 CHUNKED_ABOVE = 64 << 20
 CHUNK = 16 << 20
@@ -138,10 +135,11 @@ class Registry:
             while chunk := resp.read(_READ):
                 write(chunk)
                 progress(len(chunk))
-        except OSError as e:
+        except (OSError, http.client.HTTPException) as e:
             resp.close()
             self.transport.close()
-            raise Unreachable(f"{url}: the download broke off ({e.strerror or e})") from None
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
+            raise Unreachable(f"{url}: the download of {digest} broke off ({reason})") from None
         except BaseException:
             resp.close()
             self.transport.close()  # the connection is mid-body: never reuse it

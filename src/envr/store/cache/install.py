@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from envr.errors import EnvrError
 from envr.store import registry
 from envr.store.cache.artifact import Artifact
 from envr.store.cache.backend import Backend, read_verified
@@ -59,8 +60,19 @@ def fetch_tree(
     tar_file = os.path.join(work, "layer.tar")
     limit = 4 * facts.size + (256 << 20)  # the tree plus tar's headers and padding, generously
     decompressor = Decompressor(compression, limit, where)
+    failed: list[EnvrError] = []  # a bad stream is told as a digest mismatch when it is one (read on to know)
     with open(tar_file, "wb") as out:
-        read_verified(backend, digest, int(artifact.layer["size"]), lambda b: decompressor.feed(b, out.write), progress)
+
+        def sink(data: bytes) -> None:
+            if not failed:
+                try:
+                    decompressor.feed(data, out.write)
+                except EnvrError as e:
+                    failed.append(e)
+
+        read_verified(backend, digest, int(artifact.layer["size"]), sink, progress)
+    if failed:
+        raise failed[0]
     tree = os.path.join(work, "tree")
     os.mkdir(tree)
     unpack_tar(tar_file, tree, where)

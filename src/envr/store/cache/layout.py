@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import http.client
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -201,10 +202,11 @@ class StaticLayout:
             while chunk := resp.read(_READ):
                 write(chunk)
                 progress(len(chunk))
-        except OSError as e:
+        except (OSError, http.client.HTTPException) as e:
             resp.close()
             self.transport.close()
-            raise Unreachable(f"{url}: the download broke off ({e.strerror or e})") from None
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
+            raise Unreachable(f"{url}: the download of {digest} broke off ({reason})") from None
         except BaseException:
             resp.close()
             self.transport.close()
