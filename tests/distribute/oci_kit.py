@@ -50,12 +50,13 @@ class Registry:
         return self.root / "docker" / "registry" / "v2" / "blobs" / "sha256" / hexpart[:2] / hexpart / "data"
 
 
-def start_registry(tmp: Path, htpasswd: Path | None = None) -> Registry:
+def start_registry(tmp: Path, htpasswd: Path | None = None, auth: str = "") -> Registry:
     assert REGISTRY is not None
     root = tmp / "registry-data"
     for _attempt in range(3):
         port = free_port()
-        auth = f"auth:\n  htpasswd:\n    realm: envr-test\n    path: {htpasswd}\n" if htpasswd else ""
+        if htpasswd:
+            auth = f"auth:\n  htpasswd:\n    realm: envr-test\n    path: {htpasswd}\n"
         config = tmp / f"registry-{port}.yml"
         config.write_text(
             "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"

@@ -69,3 +69,120 @@ def test_a_registry_that_asks_for_a_login_gets_the_one_in_the_docker_auth_file(
         assert "2 store paths" in a.envr("cache", "ls", url).stderr
     finally:
         stop(reg.proc)
+
+
+class TokenServer:
+    """A registry token service (docker's token auth, as GHCR and Docker Hub speak it): it checks a Basic login
+    and hands out an ES256 JWT whose x5c certificate the registry trusts."""
+
+    def __init__(self, tmp: Path, user: str, password: str) -> None:
+        import datetime
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "envr-test-token-issuer")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self.cert = (
+            x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(self.key, hashes.SHA256())
+        )
+        self.bundle = tmp / "token-issuer.pem"
+        self.bundle.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
+        self.asked: list[str] = []
+        server = self
+        login = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                from urllib.parse import parse_qs, urlsplit
+
+                query = parse_qs(urlsplit(self.path).query)
+                server.asked.append(query.get("scope", [""])[0])
+                if self.headers.get("Authorization") != login:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                body = json.dumps({"token": server.jwt(query)}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.realm = f"http://127.0.0.1:{self.httpd.server_address[1]}/token"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def jwt(self, query: dict[str, list[str]]) -> str:
+        import time
+
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+        def b64(data: bytes) -> str:
+            return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+        access = []
+        for scope in query.get("scope", []):
+            kind, repo, actions = scope.split(":")
+            access.append({"type": kind, "name": repo, "actions": actions.split(",")})
+        der = self.cert.public_bytes(serialization.Encoding.DER)
+        header = {"typ": "JWT", "alg": "ES256", "x5c": [base64.b64encode(der).decode()]}
+        now = int(time.time())
+        claims = {"iss": "envr-test-issuer", "sub": "alice", "aud": "envr-test-registry", "exp": now + 600,
+                  "nbf": now - 60, "iat": now, "jti": str(now), "access": access}
+        signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+        r, s = decode_dss_signature(self.key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+        return f"{signing_input}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@needs_registry
+def test_a_registry_with_token_auth_gets_a_bearer_token_for_the_repository_scope(
+    tmp_path: Path, origin: Origin
+) -> None:
+    tokens = TokenServer(tmp_path, "alice", "s3cret")
+    token_auth = (f"auth:\n  token:\n    realm: {tokens.realm}\n    service: envr-test-registry\n"
+                  f"    issuer: envr-test-issuer\n    rootcertbundle: {tokens.bundle}\n")
+    reg = start_registry(tmp_path, auth=token_auth)
+    try:
+        counter = tmp_path / "builds.txt"
+        a = Mate(tmp_path, "a")
+        proj = team_project(tmp_path / "a" / "proj", origin, counter)
+        a.envr("allow", cwd=proj)
+        a.envr("sync", cwd=proj)
+        key = a.keygen("team-1")
+        url = f"oci://{reg.host}/team/cache"
+        r = a.envr("cache", "push", url, cwd=proj, ok=False)
+        assert r.returncode == 1 and "no token" in r.stderr, r.stderr
+        login = {"auths": {f"http://{reg.host}/v2/": {"auth": base64.b64encode(b"alice:s3cret").decode()}}}
+        (a.home / ".docker").mkdir()
+        (a.home / ".docker" / "config.json").write_text(json.dumps(login))
+        a.envr("cache", "push", url, cwd=proj)
+        assert "repository:team/cache:pull,push" in tokens.asked
+        b = Mate(tmp_path, "b")
+        (b.home / ".docker").mkdir()
+        (b.home / ".docker" / "config.json").write_text(json.dumps(login))
+        b.trust(url, key)
+        b.envr("allow", cwd=proj)
+        assert b.envr("sync", cwd=proj).stderr.count("substituted ") == 2
+        assert builds(counter) == ["tool", "greet"]
+    finally:
+        stop(reg.proc)
+        tokens.close()

@@ -138,7 +138,7 @@ class ArchiveWriter:
     """A deterministic tar (sorted names added by the caller, mtime 0, root-owned)."""
 
     def __init__(self, out: IO[bytes]) -> None:
-        self.tar = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=1 << 20)  # noqa: SIM115
+        self.tar = tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT, copybufsize=1 << 20)  # type: ignore[call-overload]  # noqa: SIM115
         self.seen: set[str] = set()
 
     def _info(self, name: str, size: int, mode: int = 0o644, kind: bytes = tarfile.REGTYPE) -> tarfile.TarInfo:

@@ -24,6 +24,14 @@ from envr import dirs
 from envr.store.cache.transport import CacheError, Transport, drain_error
 
 DOCKER_HUB = "registry-1.docker.io"
+
+
+class AuthError(CacheError):
+    """The registry would not let us in: the whole cache failed, not one artifact (skip it for a while)."""
+
+    unreachable = True
+
+
 _HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io")
 
 
@@ -121,20 +129,20 @@ def authorization(transport: Transport, url: str, challenge: str, creds: tuple[s
     scheme, params = parse_challenge(challenge)
     if scheme == "basic":
         if creds is None:
-            raise CacheError(f"{url}: the registry asks for a login and no auth file has one ({auth_files()[-1]})")
+            raise AuthError(f"{url}: the registry asks for a login and no auth file has one ({auth_files()[-1]})")
         return basic(creds)
     if scheme != "bearer" or "realm" not in params:
-        raise CacheError(f"{url}: unsupported authentication {challenge[:60]!r}")
+        raise AuthError(f"{url}: unsupported authentication {challenge[:60]!r}")
     query = {"scope": scope} | ({"service": params["service"]} if "service" in params else {})
     token_url = params["realm"] + ("&" if "?" in params["realm"] else "?") + urlencode(query)
     resp = transport.request("GET", token_url, auth=basic(creds) if creds else None)
     if resp.status != 200:
-        raise CacheError(f"{token_url}: no token ({drain_error(resp)}); check the login in the auth files")
+        raise AuthError(f"{token_url}: no token ({drain_error(resp)}); check the login in the auth files")
     try:
         doc = json.loads(resp.read(1 << 20))
         token = doc.get("token") or doc.get("access_token")
     except (ValueError, AttributeError):
         token = None
     if not isinstance(token, str) or not token:
-        raise CacheError(f"{token_url}: the token answer holds no token")
+        raise AuthError(f"{token_url}: the token answer holds no token")
     return "Bearer " + token

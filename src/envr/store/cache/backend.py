@@ -76,7 +76,9 @@ def read_verified(
     what: str = "blob",
 ) -> None:
     """Stream a blob, failing with one line if its bytes do not have the digest and size that named them."""
-    h = sha256()
+    import hashlib
+
+    h = hashlib.sha256()  # OpenSSL's, for speed: blobs are big and this is not the prompt's path
     got = [0]
 
     def through(data: bytes) -> None:

@@ -86,7 +86,7 @@ class Registry:
         resp = self.transport.request(method, url, headers, body, auth=self._auth[scope])
         if resp.status == 401:
             resp.read()
-            raise HttpStatusError(f"{url}: not authorised for {scope} (check the login in the auth files)", 401)
+            raise auth.AuthError(f"{url}: not authorised for {scope} (check the login in the auth files)")
         return resp
 
     def _fail(self, resp: http.client.HTTPResponse, url: str, what: str) -> CacheError:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import http.client
 import json
 import os
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from envr.fsutil import sha256, write_atomic
+from envr.fsutil import write_atomic
 from envr.store.cache.backend import (
     MAX_MANIFEST,
     OCI_INDEX,
@@ -108,7 +109,7 @@ class Layout:
             return
         os.makedirs(os.path.dirname(final), exist_ok=True)
         tmp = f"{final}.{os.getpid()}.tmp"
-        h = sha256()
+        h = hashlib.sha256()
         try:
             with open(tmp, "wb") as out:
                 left = size
