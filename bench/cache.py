@@ -9,8 +9,8 @@ it (interpreter start included), the median of --runs fresh runs.
 
 1. A package realised three ways: substituted from the registry; built from source (a build script compiling
    a generated C file with cc -O2); downloaded from the origin (a url tarball, no build).
-2. A --mb MB store path (files copied from this Python's site-packages, a realistic mix of binaries and
-   text): `envr cache push` and a substituting `envr sync`, in MB/s of tree; and the two compressions
+2. A --mb MB store path (a url package of files copied from this Python's site-packages, a realistic mix of
+   binaries and text): `envr cache push` and a substituting `envr sync`, in MB/s of tree; and the two compressions
    measured in process on that tree (compress and decompress MB/s, size), which is how zstd was chosen.
 3. `envr image --push` of a project with five packages, then again after changing one of them: layers and
    bytes uploaded, and time.
@@ -199,10 +199,15 @@ def main() -> None:
                 ratio = f"{origin_time:.2f} s / {sub_time:.2f} s ({origin_time / sub_time:.1f}x)"
                 rows.append((f"{kind}: {what} / substituted", ratio))
 
-            # 2. a big store path: push and pull, and the compressions
+            # 2. a big store path: push and pull, and the compressions. A url package, so that B's sync names
+            # the path from envr.toml alone (a path package would first hash its source tree).
             big = tmp / "p-big"
-            size = big_tree(big / "tree", args.mb)
-            project(big, 'big = { path = "./tree", bin = [] }')
+            size = big_tree(tmp / "big-src" / "tree", args.mb)
+            big_tgz = tmp / "origin" / "big.tar.gz"
+            with tarfile.open(big_tgz, "w:gz", compresslevel=1) as tar:
+                tar.add(tmp / "big-src" / "tree", "tree")
+            digest = sha(big_tgz.read_bytes())
+            project(big, f'big = {{ url = "{url}/big.tar.gz", sha256 = "{digest}", bin = [] }}')
             a.env["ENVR_STORE"] = str(tmp / "a-big")
             a.envr("allow", cwd=big)
             a.envr("sync", cwd=big)

@@ -87,7 +87,7 @@ class TokenServer:
 
         self.key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "envr-test-token-issuer")])
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         self.cert = (
             x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(self.key.public_key())
             .serial_number(x509.random_serial_number())
@@ -186,3 +186,25 @@ def test_a_registry_with_token_auth_gets_a_bearer_token_for_the_repository_scope
     finally:
         stop(reg.proc)
         tokens.close()
+
+
+def test_a_path_with_a_link_to_an_absolute_path_is_skipped_with_one_line(tmp_path: Path) -> None:
+    import os
+
+    m = Mate(tmp_path, "m")
+    proj = tmp_path / "proj"
+    (proj / "venvish" / "bin").mkdir(parents=True)
+    os.symlink("/usr/bin/python3", proj / "venvish" / "bin" / "python")
+    (proj / "plain" / "bin").mkdir(parents=True)
+    (proj / "plain" / "bin" / "plain").write_text("#!/bin/sh\necho plain\n")
+    (proj / "plain" / "bin" / "plain").chmod(0o755)
+    (proj / "envr.toml").write_text('[packages]\nvenvish = { path = "./venvish", bin = [] }\nplain = { path = "./plain" }\n')
+    m.envr("allow", cwd=proj)
+    m.envr("sync", cwd=proj)
+    m.keygen("k")
+    r = m.envr("cache", "push", f"file://{tmp_path}/cache", cwd=proj)
+    skipped = [line for line in r.stderr.splitlines() if "symlink" in line]
+    assert len(skipped) == 1 and "bin/python -> /usr/bin/python3" in skipped[0], r.stderr
+    assert "1 pushed, 1 skipped" in r.stderr
+    refused = m.envr("bundle", "-o", str(tmp_path / "b.tar"), cwd=proj, ok=False)
+    assert refused.returncode == 1 and "cannot bundle" in refused.stderr and "/usr/bin/python3" in refused.stderr

@@ -143,9 +143,9 @@ def test_keygen_writes_a_private_key_and_push_refuses_one_others_can_read(tmp_pa
 
 
 def test_plain_http_is_only_for_loopback_hosts() -> None:
-    from envr.store.cache.backend import open_backend
     from envr.store.cache.distribution import Registry
     from envr.store.cache.transport import CacheError, Transport
+    from envr.store.cache.urls import open_backend
 
     reg = open_backend("oci://registry.example.org/team/cache")
     assert isinstance(reg, Registry) and reg.base.startswith("https://registry.example.org/v2/team/cache")

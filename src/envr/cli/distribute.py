@@ -179,13 +179,13 @@ def image(
             images.write_archive(plan, output, name, version or "latest")
             say(f"wrote {output}: {len(plan.layers())} layers ({len(entries)} from the store), {name}:{version}")
             return
-        from envr.store.cache.backend import open_backend, parse_oci
+        from envr.store.cache.backend import parse_oci
         from envr.store.cache.distribution import Registry
+        from envr.store.cache.transport import Transport
 
         assert push_to is not None
         host, repo, ref = parse_oci(push_to)
-        dest = open_backend(f"oci://{host}/{repo}")
-        assert isinstance(dest, Registry)
+        dest = Registry(host, repo, Transport())
         try:
             uploaded = images.push(plan, dest, ref or "latest", say, host, lambda _n: None)
         finally:

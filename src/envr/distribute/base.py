@@ -24,11 +24,11 @@ from envr.store.cache.backend import (
     OCI_MANIFEST,
     Backend,
     Manifest,
-    open_backend,
     parse_oci,
     read_small,
 )
 from envr.store.cache.layout import REF_NAME, Layout
+from envr.store.cache.urls import open_backend
 
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"

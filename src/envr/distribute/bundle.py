@@ -28,7 +28,7 @@ from envr.distribute.enter import script
 from envr.errors import EnvrError
 from envr.project.file import Project
 from envr.store import registry
-from envr.store.cache.artifact import Artifact, descriptor, manifest_for, pack, read_artifact, tag_for
+from envr.store.cache.artifact import Artifact, Unshareable, descriptor, manifest_for, pack, read_artifact, tag_for
 from envr.store.cache.backend import digest_of
 from envr.store.cache.install import check, install, unpack_tar
 from envr.store.cache.keys import PublicKey, SecretKey
@@ -48,7 +48,10 @@ def make(project: Project, store: str, out_file: str, key: SecretKey | None, say
         layout = Layout(os.path.join(work, "layout"), create=True)
         placed: list[tuple[str, str]] = []
         for entry in entries:
-            facts, layer = pack(entry.path, entry.recipe, entry.hash, list(entry.references), work, "gzip")
+            try:
+                facts, layer = pack(entry.path, entry.recipe, entry.hash, list(entry.references), work, "gzip")
+            except Unshareable as e:
+                raise EnvrError(f"cannot bundle {entry.path}: {e}") from None
             if key is not None:
                 facts = facts.signed(key)
             with open(layer.file, "rb") as f:

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 
 from envr import dirs
 from envr.errors import EnvrError
-from envr.store.cache.artifact import Artifact, read_artifact
+from envr.store.cache.artifact import Artifact, Unshareable, read_artifact
 from envr.store.cache.artifact import push as push_artifact
-from envr.store.cache.backend import open_backend
 from envr.store.cache.facts import FactsError
 from envr.store.cache.install import fetch_tree
 from envr.store.cache.keys import PublicKey, SecretKey
 from envr.store.cache.layer import CACHE_COMPRESSION
 from envr.store.cache.transport import CacheError
+from envr.store.cache.urls import open_backend
 from envr.store.registry import Entry
 from envr.store.tree import force_remove
 
@@ -53,10 +53,13 @@ def push(
                     if progress is not None:
                         progress(name, sent[0], None)
 
-                status = push_artifact(
-                    backend, entry.path, entry.recipe, entry.hash, list(entry.references), key, work,
-                    CACHE_COMPRESSION, moved,
-                )  # fmt: skip
+                try:
+                    status = push_artifact(
+                        backend, entry.path, entry.recipe, entry.hash, list(entry.references), key, work,
+                        CACHE_COMPRESSION, moved,
+                    )  # fmt: skip
+                except Unshareable as e:
+                    status = f"skipped: {e}"
                 word = status.split(" ")[0].rstrip(":")
                 counts[word] = counts.get(word, 0) + 1
                 say(f"{name}: {status}")

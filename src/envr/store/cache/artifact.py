@@ -32,6 +32,10 @@ PATH_ANNOTATION = "dev.envr.store-path"
 _TAG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 
+class Unshareable(CacheError):
+    """A store path that cannot travel as an artifact."""
+
+
 def tag_for(name: str) -> str:
     tag = "".join(c if c in _TAG_CHARS else "_" for c in name)[:128]
     return tag if tag[0] not in ".-" else f"_{tag[1:]}"
@@ -127,6 +131,12 @@ def pack(
     if content_hash != registered_hash:
         raise CacheError(f"{path}: its tree hashes to {content_hash}, not {registered_hash}; run envr store verify")
     layer = write_layer(path, os.path.join(work_dir, os.path.basename(path) + ".layer"), compression)
+    if layer.absolute_link is not None:
+        os.unlink(layer.file)
+        raise Unshareable(
+            f"it holds a symlink to an absolute path ({layer.absolute_link}), which no safe extractor creates"
+            " (a pypi venv links its interpreter so, until the interpreter is in the store too)"
+        )
     return facts_for(path, recipe, size, content_hash, references, layer.mentions_self), layer
 
 

@@ -5,18 +5,18 @@
     https://HOST/PATH                            such a directory on any static server, read-only
                                                  (http:// for loopback hosts only)
 
-Everything is addressed by digest except manifests, which may also be named by a tag (a registry tag, or a
-layout's org.opencontainers.image.ref.name). Reads are verified against the digest (and size) that named them.
+urls.open_backend picks the implementation a URL names. Everything is addressed by digest except manifests,
+which may also be named by a tag (a registry tag, or a layout's org.opencontainers.image.ref.name). Reads
+are verified against the digest (and size) that named them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import IO, Protocol
-from urllib.parse import urlsplit
 
 from envr.fsutil import sha256
-from envr.store.cache.transport import CacheError, Transport
+from envr.store.cache.transport import CacheError
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -125,25 +125,3 @@ def parse_oci(url: str) -> tuple[str, str, str | None]:
     if not host or not repo or repo != repo.lower() or any(p == "" for p in repo.split("/")):
         raise CacheError(f"{url}: expected oci://HOST[:PORT]/REPOSITORY (lower case) with an optional :TAG")
     return host, repo, ref
-
-
-def open_backend(url: str, transport: Transport | None = None, create: bool = False) -> Backend:
-    """The backend a substituter or destination URL names. create: a file:// layout may be made."""
-    scheme = urlsplit(url).scheme
-    if scheme == "oci":
-        from envr.store.cache.distribution import Registry
-
-        host, repo, _ = parse_oci(url)
-        return Registry(host, repo, transport or Transport())
-    if scheme == "file":
-        from envr.store.cache.layout import Layout
-
-        path = urlsplit(url).path
-        if not path.startswith("/"):
-            raise CacheError(f"{url}: a file URL needs an absolute path (file:///DIR)")
-        return Layout(path, create=create, url=url)
-    if scheme in ("https", "http"):
-        from envr.store.cache.layout import StaticLayout
-
-        return StaticLayout(url.rstrip("/"), transport or Transport())
-    raise CacheError(f"{url}: a cache is oci://HOST/REPOSITORY, file:///DIR or https://HOST/PATH")

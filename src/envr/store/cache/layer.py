@@ -116,6 +116,7 @@ class Layer:
     size: int
     diff_id: str  # sha256:<hex> of the uncompressed tar (what an image config lists)
     mentions_self: bool  # the tree contains its own absolute store path
+    absolute_link: str | None = None  # the first symlink to an absolute target, as "member -> target"
 
 
 class _Sink:
@@ -171,6 +172,7 @@ def write_layer(store_path: str, out_file: str, compression: str) -> Layer:
     """Write store_path's tree as a layer to out_file (created, or replaced)."""
     needle = store_path.encode("utf-8", "surrogateescape")
     found = [False]
+    absolute: list[str] = []
     with open(out_file, "wb") as out:
         sink = _Sink(out, compression)
         with tarfile.open(
@@ -181,7 +183,7 @@ def write_layer(store_path: str, out_file: str, compression: str) -> Layer:
             errors="surrogateescape",
             copybufsize=_CHUNK,
         ) as tar:
-            _add(tar, store_path, store_path.lstrip("/"), needle, found)
+            _add(tar, store_path, store_path.lstrip("/"), needle, found, absolute)
         sink.close()
     return Layer(
         out_file,
@@ -190,6 +192,7 @@ def write_layer(store_path: str, out_file: str, compression: str) -> Layer:
         sink.size,
         "sha256:" + sink.tar_hash.hexdigest(),
         found[0],
+        absolute[0] if absolute else None,
     )
 
 
@@ -203,20 +206,22 @@ def _info(name: str, kind: bytes, mode: int) -> tarfile.TarInfo:
     return ti
 
 
-def _add(tar: tarfile.TarFile, path: str, name: str, needle: bytes, found: list[bool]) -> None:
+def _add(tar: tarfile.TarFile, path: str, name: str, needle: bytes, found: list[bool], absolute: list[str]) -> None:
     st = os.lstat(path)
     perm = stat.S_IMODE(st.st_mode) & 0o7777
     if stat.S_ISLNK(st.st_mode):
         target = os.readlink(path)
         if needle in target.encode("utf-8", "surrogateescape"):
             found[0] = True
+        if target.startswith("/") and not absolute:
+            absolute.append(f"{name.split('/', len(needle.split(b'/')) - 1)[-1]} -> {target}")
         ti = _info(name, tarfile.SYMTYPE, 0o777)
         ti.linkname = target
         tar.addfile(ti)
     elif stat.S_ISDIR(st.st_mode):
         tar.addfile(_info(name, tarfile.DIRTYPE, (perm | 0o700) & 0o755))
         for entry in sorted(os.listdir(path)):
-            _add(tar, os.path.join(path, entry), f"{name}/{entry}", needle, found)
+            _add(tar, os.path.join(path, entry), f"{name}/{entry}", needle, found, absolute)
     elif stat.S_ISREG(st.st_mode):
         ti = _info(name, tarfile.REGTYPE, (perm | 0o600) & 0o755)
         ti.size = st.st_size

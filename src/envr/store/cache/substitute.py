@@ -69,9 +69,9 @@ def _from(
 ) -> bool:
     from envr.store.cache import settings
     from envr.store.cache.artifact import read_artifact
-    from envr.store.cache.backend import open_backend
     from envr.store.cache.install import check, install
     from envr.store.cache.transport import CacheError
+    from envr.store.cache.urls import open_backend
 
     name = os.path.basename(store_path)
     started = time.monotonic()

@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 from envr.errors import EnvrError
 
 CONNECT_TIMEOUT = 3.0
-READ_TIMEOUT = 60.0
+READ_TIMEOUT = 20.0
 _BLOCK = 1 << 20
 _REDIRECTS = (301, 302, 303, 307, 308)
 
