@@ -119,7 +119,7 @@ def install(
     missing = sorted(set(references) - registry.valid(store, references))
     if missing:
         raise CacheError(f"{backend.url} {facts.name}: needs {os.path.basename(missing[0])}, which is not in {store}")
-    work = os.path.join(store, f".tmp-{facts.name}-{os.getpid()}-fetch")
+    work = os.path.join(store, f".tmp-{facts.name}-{os.getpid()}")  # the form gc and realise know as work
     os.mkdir(work)
     try:
         inner = fetch_tree(backend, artifact, work, progress)
