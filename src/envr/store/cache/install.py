@@ -119,6 +119,9 @@ def install(
     missing = sorted(set(references) - registry.valid(store, references))
     if missing:
         raise CacheError(f"{backend.url} {facts.name}: needs {os.path.basename(missing[0])}, which is not in {store}")
+    ensure = getattr(registry, "ensure", None)  # a registry that insists on existing before paths land (main's)
+    if ensure is not None:
+        ensure(store)
     work = os.path.join(store, f".tmp-{facts.name}-{os.getpid()}")  # the form gc and realise know as work
     os.mkdir(work)
     try:
