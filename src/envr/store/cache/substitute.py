@@ -113,6 +113,11 @@ def _from(
     except OSError as e:
         say(f"{url} {name}: {e.strerror or e}; realising it from its source")
         return False
+    except Exception as e:  # a cache must never break a build that would have worked without it
+        if os.environ.get("ENVR_DEBUG") == "1":
+            raise
+        say(f"{url} {name}: unexpected {type(e).__name__}: {e}; realising it from its source")
+        return False
     finally:
         if backend is not None:
             backend.close()
