@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from oci_kit import Mate, Origin, builds, clone, needs_registry, start_registry, stop, team_project
+from oci_kit import Mate, Origin, Registry, builds, clone, needs_registry, start_registry, stop, team_project
 
 
 def test_a_file_layout_is_a_cache_and_a_static_server_over_it_substitutes_read_only(
@@ -210,3 +210,29 @@ def test_a_path_with_a_link_to_an_absolute_path_is_skipped_with_one_line(tmp_pat
     assert "1 pushed, 1 skipped" in r.stderr
     refused = m.envr("bundle", "-o", str(tmp_path / "b.tar"), cwd=proj, ok=False)
     assert refused.returncode == 1 and "cannot bundle" in refused.stderr and "/usr/bin/python3" in refused.stderr
+
+
+@needs_registry
+def test_big_blobs_go_up_in_chunks_and_come_back_verified(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+    import io
+    import os
+
+    from envr.store.cache import distribution
+    from envr.store.cache.backend import read_verified
+    from envr.store.cache.transport import CacheError, Transport
+
+    monkeypatch.setattr(distribution, "CHUNKED_ABOVE", 1 << 20)
+    monkeypatch.setattr(distribution, "CHUNK", 300_000)
+    data = os.urandom(2_500_000)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    reg = distribution.Registry(registry.host, "chunks", Transport())
+    sent: list[int] = []
+    reg.put_blob(digest, len(data), io.BytesIO(data), sent.append)
+    assert sum(sent) == len(data) and reg.has_blob(digest)
+    back = io.BytesIO()
+    read_verified(reg, digest, len(data), back.write)
+    assert back.getvalue() == data
+    with pytest.raises(CacheError, match=r"truncated"):
+        read_verified(reg, digest, len(data) + 1, lambda _b: None)
+    reg.close()
