@@ -5,7 +5,7 @@
 
 Everything on 127.0.0.1: Debian's docker-registry in a temp dir, a loopback origin web server, two teammates
 (A builds and pushes, B substitutes) with their own stores. Each time is a whole `envr` command as a user runs
-it (interpreter start included), the median of --runs fresh runs.
+it (interpreter start included): the median of --runs fresh runs in part 1, one run in parts 2 and 3.
 
 1. A package realised three ways: substituted from the registry; built from source (a build script compiling
    a generated C file with cc -O2); downloaded from the origin (a url tarball, no build).
