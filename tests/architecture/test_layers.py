@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("envr.history",),
     ("envr.prompt",),
     ("envr.team",),
+    ("envr.distribute",),
     ("envr.services",),
     ("envr.cli", "envr.__main__"),
 ]

@@ -101,6 +101,10 @@ def _realise(
             return False
         registry.ensure(store)
         clean_leftovers(store, store_path)
+        from envr.store.cache.substitute import recipe_hash, substitute  # a trusted binary cache first
+
+        if substitute(store, store_path, recipe_hash(recipe), environ, say, progress):
+            return True
         in_place = bool(getattr(source, "builds_in_place", lambda _s: False)(spec))
         work = store_path if in_place else os.path.join(store, f".tmp-{base}-{os.getpid()}")
         os.mkdir(work)
