@@ -70,7 +70,7 @@ def test_an_edit_that_breaks_the_file_shows_file_line_col_and_leaves_it_blocked(
     r = run_envr("edit", cwd=p, env=env_with(EDITOR=ed))
     assert r.returncode == 1
     lines = r.stderr.splitlines()
-    assert lines[0] == f"envr: {p / 'envr.toml'}:3:1: unknown section or key 'pakages' (expected one of: env, path, packages, inherit, dotenv)"
+    assert lines[0] == f"envr: {p / 'envr.toml'}:3:1: unknown section or key 'pakages' (expected one of: env, path, packages, python, inherit, dotenv, platforms)"
     assert "stays blocked" in lines[1] and len(lines) == 2
     r = run_envr("exec", ".", "--", "true", cwd=p)
     assert r.returncode != 0 and "changed since allowed" in r.stderr

@@ -111,7 +111,10 @@ def test_tarball_version_and_recipe(tarball: Path) -> None:
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout
     assert recipe["node_major"] == node.strip().lstrip("v").split(".")[0]
     assert SOURCE.recipe(spec({"npm": "@scope/pkg@1.2.3"})) == {
-        "kind": "npm", "name": "@scope/pkg", "version": "1.2.3", "node_major": recipe["node_major"]}
+        "kind": "npm", "name": "@scope/pkg", "version": "1.2.3", "node_major": recipe["node_major"],
+        # no node runtime in the project: the node on PATH (outside the store), by real path, is the recipe's
+        "node": recipe["node"], "external": [recipe["node"]]}
+    assert recipe["node"] == os.path.realpath(shutil.which("node") or "")
 
 
 def test_missing_tarball_is_a_project_file_error(tmp_path: Path) -> None:

@@ -145,7 +145,11 @@ def test_recipe_normalises_and_tracks_python(monkeypatch: pytest.MonkeyPatch) ->
     default = SOURCE.recipe(spec({"pypi": "ruff==0.6.9"}))
     import sys
 
-    assert default["python"] == f"{sys.version_info.major}.{sys.version_info.minor}"
+    # Without a python runtime in the project, the interpreter envr runs on is the recipe's, by path and
+    # exact version, and recorded as outside the store (envr store verify reports it once it is gone).
+    assert default["python"] == ".".join(str(n) for n in sys.version_info[:3])
+    assert default["interpreter"] == os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+    assert default["external"] == [default["interpreter"]]
 
 
 def test_recipe_changes_with_index_and_hides_credentials(monkeypatch: pytest.MonkeyPatch) -> None:

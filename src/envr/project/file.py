@@ -20,6 +20,7 @@ from envr.project.limits import (
     literal,
     path_growth,
 )
+from envr.project.settings import parse_platforms, parse_python
 
 TYPE_CHECKING = False  # typing's import costs the prompt ~2 ms; mypy still reads the block below
 
@@ -42,8 +43,8 @@ def valid_name(name: str) -> bool:
 
 MAX_NESTING = 64  # where a refusal of deep nesting points: the first array or inline table deeper than this
 
-SECTIONS = ("env", "path", "packages")
-TOP_KEYS = ("version", "inherit", "dotenv")
+SECTIONS = ("env", "path", "packages", "python")
+TOP_KEYS = ("version", "inherit", "dotenv", "platforms")
 COMMAND_TIMEOUT = 10.0  # seconds a secret command may take by default
 PATH_KEYS = ("prepend", "append")
 
@@ -54,7 +55,20 @@ class Project:
     A plain class rather than a dataclass: the prompt's lean path cannot afford dataclasses' import.
     """
 
-    __slots__ = ("append", "commands", "content", "dotenv", "env", "file", "inherit", "packages", "prepend", "root")
+    __slots__ = (
+        "append",
+        "commands",
+        "content",
+        "dotenv",
+        "env",
+        "file",
+        "inherit",
+        "packages",
+        "platforms",
+        "prepend",
+        "root",
+        "venv",
+    )
 
     def __init__(
         self,
@@ -68,6 +82,8 @@ class Project:
         inherit: bool = False,
         dotenv: tuple[tuple[str, bool, tuple[str, ...]], ...] = (),
         commands: dict[str, tuple[list[str], float]] | None = None,
+        platforms: tuple[str, ...] = (),
+        venv: tuple[str, str] | None = None,
     ) -> None:
         self.root = root
         self.file = file
@@ -79,15 +95,29 @@ class Project:
         self.inherit = inherit  # the nearest project above applies first, this one on top
         self.dotenv = dotenv  # (file relative to root, optional, names it may set that are otherwise refused)
         self.commands: dict[str, tuple[list[str], float]] = commands or {}  # NAME -> (argv, timeout): a secret
+        self.platforms = platforms  # what envr lock resolves for (empty: this machine's platform only)
+        # [python] venv: (its directory, the requirements file or "" for uv.lock/pyproject.toml), relative to
+        # root. Its activation (VIRTUAL_ENV and <venv>/bin first on PATH) is already in env and prepend.
+        self.venv = venv
 
     def cacheable(self) -> tuple[object, ...]:
         """What project.load's cache keeps (marshal-able), in the order from_cache takes it."""
-        return (self.env, self.prepend, self.append, self.packages, self.inherit, self.dotenv, self.commands)
+        return (
+            self.env,
+            self.prepend,
+            self.append,
+            self.packages,
+            self.inherit,
+            self.dotenv,
+            self.commands,
+            self.platforms,
+            self.venv,
+        )
 
     @classmethod
     def from_cache(cls, file: str, content: bytes, data: tuple[Any, ...]) -> Project:
-        env, prepend, append, packages, inherit, dotenv, commands = data
-        return cls(os.path.dirname(file), file, content, env, prepend, append, packages, inherit, dotenv, commands)
+        root = os.path.dirname(file)
+        return cls(root, file, content, *data)
 
     @property
     def lock_file(self) -> str:
@@ -206,7 +236,12 @@ def parse(path: str, content: bytes) -> Project:
     if data.get("version") == 1 and (inherit or dotenv or commands):
         used = "inherit" if inherit else "dotenv" if dotenv else "a command in [env]"
         raise where.error(None, "version", f"{used} needs version = 2 (or no version line)")
-    return Project(root, path, content, env, prepend, append, packages, inherit, dotenv, commands)
+    platforms = parse_platforms(data.get("platforms", []), where)
+    venv = parse_python(data.get("python", {}), where)
+    if venv is not None:  # the venv's activation, as [env] and [path] would write it
+        env.setdefault("VIRTUAL_ENV", "${ENVR_ROOT}/" + venv[0])
+        prepend = (venv[0] + "/bin", *prepend)
+    return Project(root, path, content, env, prepend, append, packages, inherit, dotenv, commands, platforms, venv)
 
 
 def _parse_commands(table: dict[str, Any], where: _Locator) -> dict[str, tuple[list[str], float]]:

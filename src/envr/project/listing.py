@@ -76,7 +76,7 @@ def read_lock(project: Project) -> tuple[Lock | None, str | None]:
         lock = read_lock_file(project.lock_file)
     except LockError as e:
         return None, str(e)
-    if lock is not None and lock.packages_hash != section_hash(project.packages):
+    if lock is not None and lock.packages_hash != section_hash(project.packages, project.platforms):
         return None, STALE.format(project.lock_file)
     return lock, None
 
@@ -95,7 +95,7 @@ def project_rows(project: Project, environ: Mapping[str, str]) -> tuple[list[Row
     except LockError as e:
         written, note = None, str(e)
     lock = written
-    if written is not None and written.packages_hash != section_hash(project.packages):
+    if written is not None and written.packages_hash != section_hash(project.packages, project.platforms):
         lock, note = None, STALE.format(project.lock_file)
     store = store_dir(environ)
     failed: dict[str, str] = {}

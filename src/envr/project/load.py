@@ -24,7 +24,7 @@ def parse(path: str, content: bytes) -> Project:
     if project.packages:  # the sources validate their entries; the module stays off the no-packages path
         from envr.project.packages import validate
 
-        validate(path, content.decode("utf-8"), project.root, project.packages)
+        validate(path, content.decode("utf-8"), project.root, project.packages, project.platforms)
     return project
 
 
@@ -47,7 +47,7 @@ def cache_key(project_file: str, digest: str) -> str:
 def lookup(project_file: str, content: bytes, digest: str) -> Project | None:
     """The parsed project for content approved as digest, if it was parsed (and validated) before."""
     hit = memo_load(PARSED, cache_key(project_file, digest))
-    if isinstance(hit, tuple) and len(hit) == 7:
+    if isinstance(hit, tuple) and len(hit) == 9:
         return Project.from_cache(project_file, content, hit)
     return None
 

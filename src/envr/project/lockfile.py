@@ -72,9 +72,11 @@ class Lock:
         self.packages = packages
 
 
-def section_hash(packages: Mapping[str, Any]) -> str:
-    """Hash of a [packages] table's meaning (not its text: comments and layout do not count)."""
-    return "sha256:" + sha256(canonical_json(dict(packages)).encode()).hexdigest()
+def section_hash(packages: Mapping[str, Any], platforms: tuple[str, ...] = ()) -> str:
+    """Hash of a [packages] table's meaning (not its text: comments and layout do not count), and of the
+    project's `platforms` when it lists any (a lock made for other platforms is stale)."""
+    value: Any = dict(packages) if not platforms else {"packages": dict(packages), "platforms": list(platforms)}
+    return "sha256:" + sha256(canonical_json(value).encode()).hexdigest()
 
 
 def entry_text(value: Any) -> str:
@@ -154,7 +156,7 @@ def for_project(project: Project, content: bytes | Unread | None = UNREAD) -> Lo
         lock = None if content is None else from_bytes(content, project.lock_file)
     if lock is None:
         return None
-    if lock.packages_hash != section_hash(project.packages):
+    if lock.packages_hash != section_hash(project.packages, project.platforms):
         changed = differences(project.packages, lock)
         what = changed[0].lstrip("+-~ ") if changed else "[packages] changed"
         raise LockError(f"{project.lock_file} is stale ({what}); {RUN_LOCK}")
@@ -244,6 +246,9 @@ def label(entry: Mapping[str, Any] | None) -> str:
         return "?"
     for key in ("version", "sha256", "content"):
         if key in entry:
-            value = str(entry[key]).removeprefix("sha256:")
+            raw = entry[key]
+            if isinstance(raw, dict):  # per platform
+                return ",".join(str(v)[:8] for _, v in sorted(raw.items()))
+            value = str(raw).removeprefix("sha256:")
             return value if key == "version" else value[:12]
     return "?"

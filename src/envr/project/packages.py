@@ -51,8 +51,11 @@ class Resolved:
         self.inputs = inputs  # input name -> store path
 
 
-def validate(file: str, text: str, root: str, table: Mapping[str, Any]) -> list[PackageSpec]:
-    """Turn a raw [packages] table into specs; raises ProjectFileError with file:line for the first mistake."""
+def validate(
+    file: str, text: str, root: str, table: Mapping[str, Any], platforms: tuple[str, ...] = ()
+) -> list[PackageSpec]:
+    """Turn a raw [packages] table into specs; raises ProjectFileError with file:line for the first mistake.
+    platforms: the project's `platforms` (what envr lock resolves runtimes and per-platform urls for)."""
     specs = []
     for name, value in table.items():
 
@@ -74,6 +77,10 @@ def validate(file: str, text: str, root: str, table: Mapping[str, Any]) -> list[
         if not isinstance(value, dict):
             raise error(f"packages.{name} must be a table or a KIND:SPEC string, not {type(value).__name__}")
         kinds = [k for k in KINDS if k in value]
+        if len(kinds) > 1:  # a runtime's name is also another kind's key ({ pypi = "...", python = "3.12" })
+            kinds = [k for k in kinds if source_for(k).provides is None] or kinds
+        if not kinds:  # a table a kind recognises without its key: node = { version-file = ".nvmrc" }
+            kinds = [k for k in KINDS if source_for(k).claims(name, value)][:1]
         if not kinds:
             raise error(f"packages.{name} has no source: give exactly one of {', '.join(KINDS)}")
         if len(kinds) > 1:
@@ -87,8 +94,10 @@ def validate(file: str, text: str, root: str, table: Mapping[str, Any]) -> list[
             source = source_for(kinds[0])
         except ImportError:
             raise error(f"packages.{name}: this envr has no {kinds[0]} source") from None
+        spec.platforms = platforms
         source.validate(spec)
         specs.append(spec)
+    _attach_runtimes(specs)
     by_name = {s.name: s for s in specs}
     for spec in specs:
         for dep in _inputs(spec):
@@ -100,12 +109,33 @@ def validate(file: str, text: str, root: str, table: Mapping[str, Any]) -> list[
 
 def specs_of(project: Project) -> list[PackageSpec]:
     text = project.content.decode("utf-8")
-    return validate(project.file, text, project.root, project.packages)
+    return validate(project.file, text, project.root, project.packages, project.platforms)
+
+
+def _attach_runtimes(specs: list[PackageSpec]) -> None:
+    """Cross-kind references: an entry whose source needs a runtime (a pypi tool needs "python", an npm tool
+    "node") builds on the project's entry providing it, which becomes one of its inputs (ordered first, its
+    store path in this entry's recipe and registered as a reference). Two entries providing one runtime are
+    ambiguous for the entries that need it."""
+    providers: dict[str, list[PackageSpec]] = {}
+    for spec in specs:
+        word = source_for(spec.kind).provides
+        if word is not None:
+            providers.setdefault(word, []).append(spec)
+    for spec in specs:
+        for word in source_for(spec.kind).needs(spec):
+            found = providers.get(word, [])
+            if len(found) > 1:
+                names = " and ".join(s.name for s in found)
+                raise spec.error(f"builds on the project's {word}, but {names} both provide one; keep one")
+            if found and found[0] is not spec:
+                spec.uses[word] = found[0]
 
 
 def _inputs(spec: PackageSpec) -> list[str]:
     value = spec.entry.get("inputs", [])
-    return list(value) if isinstance(value, list) else []
+    names = list(value) if isinstance(value, list) else []
+    return names + [s.name for s in spec.uses.values() if s.name not in names]
 
 
 def _dependency_order(specs: list[PackageSpec]) -> list[list[PackageSpec]]:

@@ -38,6 +38,13 @@ def read_info(path: str) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
+def external(recipe: object) -> list[str]:
+    """The files outside the store a path's recipe says it runs on (an interpreter: Source.recipe `external`)."""
+    source = recipe.get("source") if isinstance(recipe, dict) else None
+    paths = source.get("external") if isinstance(source, dict) else None
+    return [p for p in paths if isinstance(p, str)] if isinstance(paths, list) else []
+
+
 def verify(store: str) -> Report:
     """Re-hash every registered path; also report markers without rows, leftovers and foreign entries.
     Raises RegistryError when the registry is missing (while store paths exist) or unreadable."""
@@ -59,6 +66,10 @@ def verify(store: str) -> Report:
         info = read_info(entry.path)
         if info is not None and info.get("hash") != entry.hash:
             report.problems.append(Problem(entry.path, "corrupted (its .envr/info disagrees with the registry)"))
+            continue
+        gone = [p for p in external(entry.recipe) if not os.path.exists(p)]
+        if gone:
+            report.problems.append(Problem(entry.path, f"broken: it runs on {gone[0]}, which is gone"))
     report.checked = len(rows)
     layout = scan(store)
     report.foreign = layout.foreign

@@ -100,7 +100,7 @@ def add(project_file: str, specs: list[str], environ: Mapping[str, str], say: Sa
     project = parse(project_file, new_text.encode())
     for name in names:
         lock.packages[name]["entry"] = lockfile.entry_text(project.packages[name])
-    lock.packages_hash = lockfile.section_hash(project.packages)
+    lock.packages_hash = lockfile.section_hash(project.packages, project.platforms)
     old_lock = _write(project_file, new_text, lock)
     from envr.project.packages import sync
 

@@ -41,7 +41,8 @@ def make(
         old = previous.packages.get(spec.name) if previous is not None else None
         wanted = upgrade is not None and (not upgrade or spec.name in upgrade)
         resolves = source_for(spec.kind).resolves
-        if old is not None and old.get("entry") == text and not wanted and resolves and old.get("kind") == spec.kind:
+        same = old is not None and old.get("entry") == text and old.get("kind") == spec.kind
+        if old is not None and same and not wanted and resolves and mismatch(spec, old) is None:  # version files
             packages[spec.name] = old
             continue
         if resolves:
@@ -49,7 +50,7 @@ def make(
         entry = lock_entry(spec, environ)
         entry["entry"] = text
         packages[spec.name] = entry
-    return Lock(section_hash(project.packages), packages)
+    return Lock(section_hash(project.packages, project.platforms), packages)
 
 
 def changes(old: Lock | None, new: Lock) -> list[str]:
@@ -88,7 +89,7 @@ def check(project: Project) -> list[str]:
             why = mismatch(spec, locked)
             if why is not None:
                 problems.append(f"~ {spec.name}: {why}")
-    if not problems and lock.packages_hash != section_hash(project.packages):
+    if not problems and lock.packages_hash != section_hash(project.packages, project.platforms):
         problems.append("packages_hash does not match [packages]")
     return problems
 

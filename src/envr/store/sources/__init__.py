@@ -16,7 +16,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from envr.store.sources.base import Source  # each kind's SOURCE is annotated with it, so mypy checks it whole
 
-KINDS = ("url", "path", "pypi", "npm")  # a "build" is a url or path entry with a `build` script
+KINDS = ("url", "path", "pypi", "npm", "node", "python", "go")  # a "build" is a url or path entry with a `build` script
 
 __all__ = ["KINDS", "CliSpec", "PackageSpec", "RealiseContext", "Source", "source_for"]
 

@@ -21,7 +21,19 @@ if TYPE_CHECKING:
 class PackageSpec:
     """One [packages] entry, shorthand expanded ("pypi:ruff==0.6.9" -> {"pypi": "ruff==0.6.9"})."""
 
-    __slots__ = ("_line", "_locate", "entry", "kind", "locked", "name", "prefer", "project_file", "project_root")
+    __slots__ = (
+        "_line",
+        "_locate",
+        "entry",
+        "kind",
+        "locked",
+        "name",
+        "platforms",
+        "prefer",
+        "project_file",
+        "project_root",
+        "uses",
+    )
 
     def __init__(
         self,
@@ -43,6 +55,10 @@ class PackageSpec:
         # This package's entry in envr.lock (set by packages.resolve when a lock is present): a source that
         # resolves (pypi, npm) then installs exactly what it lists instead of resolving again.
         self.locked: dict[str, Any] | None = None
+        # The runtimes this entry builds on (Source.needs: "python" -> the [packages] entry providing it), set
+        # by packages.validate; they are inputs of this package like `inputs = [...]`.
+        self.uses: dict[str, PackageSpec] = {}
+        self.platforms: tuple[str, ...] = ()  # the project's `platforms` (empty: this machine's only)
         self._line = line
         self._locate = locate
 
@@ -138,6 +154,15 @@ if TYPE_CHECKING:
         shorthand: ClassVar[bool]  # entries may be written "kind:rest" (pypi:ruff==0.6.9)
         resolves: ClassVar[bool]  # locking asks a registry: `envr lock` keeps unchanged entries' resolution
         cli_form: ClassVar[str | None]  # how the command line writes one (pypi:REQUIREMENT); None: it does not
+        provides: ClassVar[str | None]  # the runtime other entries can build on ("python", "node"), or None
+
+        def needs(self, spec: PackageSpec) -> list[str]:
+            """The runtimes (other kinds' `provides`) this entry builds on when the project pins one: the
+            project's entry providing it becomes an input (its store path is in this recipe, a registry reference,
+            and ctx.inputs in realise; spec.uses maps the runtime to that entry)."""
+
+        def claims(self, name: str, entry: Mapping[str, Any]) -> bool:
+            """Whether a table naming no kind key (`node = { version-file = ".nvmrc" }`) is this kind's."""
 
         def validate(self, spec: PackageSpec) -> None:
             """Raise ProjectFileError (file:line, key) for anything wrong in the entry, without I/O."""
@@ -180,6 +205,14 @@ if TYPE_CHECKING:
 
 def depends_on_nothing(spec: PackageSpec, environ: Mapping[str, str]) -> list[Dependency]:
     return []
+
+
+def needs_nothing(spec: PackageSpec) -> list[str]:
+    return []
+
+
+def claims_nothing(name: str, entry: Mapping[str, Any]) -> bool:
+    return False
 
 
 def never_in_place(spec: PackageSpec) -> bool:

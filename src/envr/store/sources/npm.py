@@ -19,8 +19,12 @@ build can happen in a temporary directory that is renamed into place. npm reads 
 settings from ``npm_config_*`` variables and ``.npmrc`` itself; envr passes the environment through.
 npm gets envr's ENVR_HTTP_TIMEOUT as its fetch-timeout unless the user set one, runs in its own process group
 that dies with envr, and a certificate it does not trust is reported with the fix (see _tools.py).
-The bins start with ``#!/usr/bin/env node``, so they run under whichever node is on PATH: the recipe records
-node's major version, so a different major node gives a different store path.
+Which node: a project that pins a node runtime (``node = "node:22"``) installs its npm tools with that node
+(and its npm, where the build has one), and their recipe names the runtime's store path (an input: gc
+follows it, ``envr store rm`` refuses to break it). Otherwise the node found on PATH *outside the store* (a
+project's own packages never count), recorded by real path and major version, so the same envr.toml gives the
+same store paths from any directory and shell. The bins start with ``#!/usr/bin/env node``: inside the project
+the runtime's node is first on PATH.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from envr.store.sources.base import (
     PackageSpec,
     RealiseContext,
     always_matches,
+    claims_nothing,
     never_in_place,
     run_logged,
 )
@@ -111,13 +116,35 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def _tools(environ: Mapping[str, str]) -> tuple[str, str]:
-    path = environ.get("PATH", os.defpath)
+def outside_store(path: str) -> str:
+    """PATH without envr's store paths: the node an npm tool records is never a project's own package."""
+    from envr.store import store_dir
+
+    store = os.path.realpath(store_dir())
+    keep = [d for d in path.split(os.pathsep) if d and not os.path.realpath(d).startswith(store + os.sep)]
+    return os.pathsep.join(keep)
+
+
+def _tools(environ: Mapping[str, str], runtime: Path | None = None) -> tuple[str, str]:
+    """node and npm: the project's node runtime's (npm from PATH where the build has none), else PATH's."""
+    path = outside_store(environ.get("PATH", os.defpath))
+    if runtime is not None:
+        bindir = str(runtime / ".envr" / "bin")
+        found = shutil.which("npm", path=bindir) or shutil.which("npm", path=path)
+        if found is None:
+            raise EnvrError(f"npm not found in {runtime} nor on PATH; {NO_NODE}")
+        return os.path.join(bindir, "node"), found
     node, npm = shutil.which("node", path=path), shutil.which("npm", path=path)
     if node is None or npm is None:
         missing = " and ".join(n for n, p in (("node", node), ("npm", npm)) if p is None)
         raise EnvrError(f"{missing} not found on PATH; {NO_NODE}")
     return node, npm
+
+
+def node_of(environ: Mapping[str, str]) -> tuple[str, str]:
+    """(major version, real path) of the node on PATH outside the store, for a project without a node runtime."""
+    node, _ = _tools(environ)
+    return node_major(environ), os.path.realpath(node)
 
 
 def node_major(environ: Mapping[str, str]) -> str:
@@ -171,14 +198,22 @@ class NpmSource:
     shorthand: ClassVar[bool] = True
     resolves: ClassVar[bool] = True
     cli_form: ClassVar[str | None] = "npm:NAME[@VERSION]"
+    provides: ClassVar[str | None] = None
+    claims = staticmethod(claims_nothing)
     builds_in_place = staticmethod(never_in_place)
     check_locked = staticmethod(always_matches)  # a tarball's sha256 is checked when realising
 
+    def needs(self, spec: PackageSpec) -> list[str]:
+        """Installed with, and run by, the project's node runtime when it pins one."""
+        return ["node"]
+
     def depends_on(self, spec: PackageSpec, environ: Mapping[str, str]) -> list[Dependency]:
-        """The recipe records the major version of the node on PATH (and a tarball's sha256 is the file's)."""
+        """Without a node runtime the recipe records the node on PATH (and a tarball's sha256 is the file's)."""
         from envr.fsutil import tree_signature, which_identity
 
-        deps: list[Dependency] = [("which", "node", which_identity("node", environ.get("PATH", os.defpath)))]
+        deps: list[Dependency] = []
+        if "node" not in spec.uses:
+            deps.append(("which", "node", which_identity("node", environ.get("PATH", os.defpath))))
         value = _value(spec)
         if is_tarball(value):
             where = str(_tarball_path(spec, value))
@@ -237,7 +272,11 @@ class NpmSource:
         else:
             name, version = split_spec(value)
             recipe.update(name=name, version=version or "latest")
-        recipe["node_major"] = node_major(os.environ)
+        if "node" in spec.uses:  # the runtime's store path is this package's input: the outer recipe names it
+            recipe["node"] = "runtime"
+        else:
+            recipe["node_major"], recipe["node"] = node_of(os.environ)
+            recipe["external"] = [recipe["node"]]
         return recipe
 
     def lock(self, spec: PackageSpec, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -291,7 +330,10 @@ class NpmSource:
         out = out.absolute()  # npm runs with out as its working directory
         value = _value(spec)
         environ = dict(ctx.environ or os.environ)  # ctx.environ, when given, is the whole environment
-        _, npm = _tools(environ)
+        runtime = ctx.inputs.get(spec.uses["node"].name) if "node" in spec.uses else None
+        _, npm = _tools(environ, runtime)
+        if runtime is not None:  # npm and every install script run on the project's node
+            environ["PATH"] = os.pathsep.join([str(runtime / ".envr" / "bin"), environ.get("PATH", os.defpath)])
         target = str(_tarball_path(spec, value)) if is_tarball(value) else value
         if is_tarball(value):
             _tarball_manifest(spec, Path(target))  # a clear error if it is missing or not a tarball

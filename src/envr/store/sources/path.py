@@ -20,7 +20,7 @@ from envr import dirs
 from envr.errors import EnvrError
 from envr.fsutil import key_of, tree_signature, tree_stamp, write_atomic
 from envr.store.sources import _tree as build
-from envr.store.sources.base import CliSpec
+from envr.store.sources.base import CliSpec, claims_nothing, needs_nothing
 
 TYPE_CHECKING = False  # recipe() runs on the prompt's path
 if TYPE_CHECKING:
@@ -38,6 +38,9 @@ class PathSource:
     shorthand: ClassVar[bool] = False
     resolves: ClassVar[bool] = False
     cli_form: ClassVar[str | None] = "path:DIR"
+    provides: ClassVar[str | None] = None
+    claims = staticmethod(claims_nothing)
+    needs = staticmethod(needs_nothing)
 
     def validate(self, spec: PackageSpec) -> None:
         build.validate_tree_keys(spec, OWN_KEYS)

@@ -35,7 +35,6 @@ import configparser
 import csv
 import os
 import re
-import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -47,12 +46,16 @@ from packaging.utils import canonicalize_name
 
 from envr.errors import EnvrError, ProjectFileError
 from envr.store.sources import _tools
+from envr.store.sources._interpreters import interpreter_recipe as _interpreter_recipe
+from envr.store.sources._interpreters import python_version as _python
+from envr.store.sources._interpreters import uv_python as _uv_python
 from envr.store.sources.base import (
     CliSpec,
     Dependency,
     PackageSpec,
     RealiseContext,
     always_matches,
+    claims_nothing,
     never_in_place,
     once,
     run_logged,
@@ -141,14 +144,6 @@ def _pin(req: Requirement) -> str | None:
     return None
 
 
-def _python(spec: PackageSpec) -> str:
-    """The interpreter version to ask uv for; its major.minor goes into the recipe."""
-    value = spec.entry.get("python")
-    if isinstance(value, str):
-        return value
-    return f"{sys.version_info.major}.{sys.version_info.minor}"
-
-
 def _major_minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
@@ -229,8 +224,14 @@ class PypiSource:
     shorthand: ClassVar[bool] = True
     resolves: ClassVar[bool] = True
     cli_form: ClassVar[str | None] = "pypi:REQUIREMENT"
+    provides: ClassVar[str | None] = None
+    claims = staticmethod(claims_nothing)
     builds_in_place = staticmethod(never_in_place)
     check_locked = staticmethod(always_matches)  # a requirement's resolution is the lock's own business
+
+    def needs(self, spec: PackageSpec) -> list[str]:
+        """Built on the project's python runtime when it pins one."""
+        return ["python"]
 
     def depends_on(self, spec: PackageSpec, environ: Mapping[str, str]) -> list[Dependency]:
         """Unlocked, the index settings (read from the environment) name the store path; locked, nothing."""
@@ -281,7 +282,7 @@ class PypiSource:
             return {
                 "kind": self.kind,
                 "requirement": _requirement_string(req, extras),
-                "python": _major_minor(_python(spec)),
+                **_interpreter_recipe(spec),
                 "locked": [*spec.locked.get("requirements", []), *spec.locked.get("hashes", [])],
                 "installer": "uv venv --relocatable; uv pip install --require-hashes --no-deps --link-mode copy",
             }
@@ -289,7 +290,7 @@ class PypiSource:
             "kind": self.kind,
             "requirement": _requirement_string(req, extras),
             "extras": extras,
-            "python": _major_minor(_python(spec)),
+            **_interpreter_recipe(spec),
             "index": index_settings(os.environ),
             "installer": "uv venv --relocatable; uv pip install --link-mode copy --compile-bytecode",
         }
@@ -345,7 +346,7 @@ class PypiSource:
             reqs.write_text(locked_requirements(spec.locked), encoding="utf-8")
             install = ["--require-hashes", "--no-deps", "-r", str(reqs)]
         steps = [
-            ("creating the venv", [uv, "venv", *common, "--relocatable", "--python", _python(spec), str(venv)]),
+            ("creating the venv", [uv, "venv", *common, "--relocatable", "--python", _uv_python(spec, ctx), str(venv)]),
             ("installing", [uv, "pip", "install", *common, "--link-mode", "copy", "--compile-bytecode",
                             "--python", str(venv / "bin" / "python"), *install]),
         ]  # fmt: skip

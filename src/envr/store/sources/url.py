@@ -36,7 +36,14 @@ from envr import dirs
 from envr.errors import EnvrError
 from envr.store.sources import _archive as archive
 from envr.store.sources import _tree as build
-from envr.store.sources.base import CliSpec, PackageSpec, always_matches, depends_on_nothing
+from envr.store.sources.base import (
+    CliSpec,
+    PackageSpec,
+    always_matches,
+    claims_nothing,
+    depends_on_nothing,
+    needs_nothing,
+)
 
 TYPE_CHECKING = False  # validate/version/recipe run on the prompt's path: network and hashing imports are lazy
 if TYPE_CHECKING:
@@ -115,6 +122,9 @@ class UrlSource:
     shorthand: ClassVar[bool] = False
     resolves: ClassVar[bool] = False
     cli_form: ClassVar[str | None] = "url:URL"
+    provides: ClassVar[str | None] = None
+    claims = staticmethod(claims_nothing)
+    needs = staticmethod(needs_nothing)
     check_locked = staticmethod(always_matches)  # the lock's sha256 is the entry's, compared as entry text
     depends_on = staticmethod(depends_on_nothing)
 
@@ -129,12 +139,23 @@ class UrlSource:
                 whole.name, whole.kind, rest, whole.project_root, whole.project_file, locate=lambda: whole.line
             )
         build.validate_tree_keys(spec, OWN_KEYS)
-        url = e.get("url")
-        if not isinstance(url, str) or not url.startswith(SCHEMES):
-            raise spec.error("url must be a string starting with http://, https:// or file://")
-        sha = e.get("sha256")
-        if not isinstance(sha, str) or len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha.lower()):
-            raise spec.error('a url entry needs sha256 = "<64 hex digits>" (the file\'s sha256)')
+        urls, shas = e.get("url"), e.get("sha256")
+        if isinstance(urls, dict):  # per platform: url = { linux-x64 = "...", ... }, sha256 the same shape
+            from envr.store.sources._runtime import PLATFORMS as PLATFORM_WORDS
+
+            unknown = sorted(set(urls) - set(PLATFORM_WORDS))
+            if unknown or not urls:
+                raise spec.error(f"url tables are keyed by platform ({', '.join(PLATFORM_WORDS)}), not {unknown}")
+            if not isinstance(shas, dict) or set(shas) != set(urls):
+                raise spec.error("a url table needs a sha256 table with the same platforms")
+        else:
+            urls, shas = {"": urls}, {"": shas}
+        for url in urls.values():
+            if not isinstance(url, str) or not url.startswith(SCHEMES):
+                raise spec.error("url must be a string starting with http://, https:// or file://")
+        for sha in shas.values():
+            if not isinstance(sha, str) or len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha.lower()):
+                raise spec.error('a url entry needs sha256 = "<64 hex digits>" (the file\'s sha256)')
         unpack = e.get("unpack", "auto")
         if unpack not in ("auto", *archive.FORMATS):
             raise spec.error(f"unpack must be one of auto, {', '.join(archive.FORMATS)}")
@@ -144,14 +165,14 @@ class UrlSource:
 
     def _format(self, spec: PackageSpec) -> str:
         unpack = spec.entry.get("unpack", "auto")
-        return archive.format_for(spec.entry["url"]) if unpack == "auto" else str(unpack)
+        return archive.format_for(for_platform(spec)[0]) if unpack == "auto" else str(unpack)
 
     def version(self, spec: PackageSpec) -> str:
-        return str(spec.entry.get("version") or spec.entry["sha256"].lower()[:8])
+        return str(spec.entry.get("version") or for_platform(spec)[1][:8])
 
     def recipe(self, spec: PackageSpec) -> dict[str, Any]:
         fmt = self._format(spec)
-        recipe = {"sha256": spec.entry["sha256"].lower(), "unpack": fmt, **build.tree_recipe(spec)}
+        recipe = {"sha256": for_platform(spec)[1], "unpack": fmt, **build.tree_recipe(spec)}
         if fmt == "file":
             recipe["file"] = spec.entry.get("file", spec.name)
         return recipe
@@ -163,7 +184,7 @@ class UrlSource:
         import shutil
 
         environ = ctx.environ or os.environ
-        url = spec.entry["url"]
+        url = for_platform(spec)[0]
         what = f"packages.{spec.name} ({url})"
         fmt = self._format(spec)
         try:
@@ -243,7 +264,15 @@ class UrlSource:
         return executable or files  # a bin/ of plain files (modes lost on the way): they are the executables
 
     def lock(self, spec: PackageSpec, environ: Mapping[str, str]) -> dict[str, Any]:
-        return {"sha256": str(spec.entry["sha256"]).lower()}
+        shas = spec.entry["sha256"]
+        if not isinstance(shas, dict):
+            return {"sha256": str(shas).lower()}
+        from envr.store.sources._runtime import platforms_of
+
+        lost = [p for p in platforms_of(spec) if p not in shas]
+        if lost:
+            raise spec.error(f"the url table has no {lost[0]} entry (platforms lists it)")
+        return {"sha256": {p: str(v).lower() for p, v in sorted(shas.items())}}
 
     def parse_cli(self, text: str, rest: str, cwd: str) -> CliSpec:
         """url:URL: downloaded once into the cache to learn its sha256; named after the file."""
@@ -254,6 +283,19 @@ class UrlSource:
         if archive.format_for(url) == "whl":
             _wheel_check(os.path.join(_cache(), sha), text)
         return CliSpec(text, self.kind, name_from_url(url), {"url": url, "sha256": sha})
+
+
+def for_platform(spec: PackageSpec) -> tuple[str, str]:
+    """(url, sha256) this machine uses: the entry's, or its current platform's row of url/sha256 tables."""
+    urls, shas = spec.entry["url"], spec.entry["sha256"]
+    if not isinstance(urls, dict):
+        return str(urls), str(shas).lower()
+    from envr.store.sources._runtime import current_platform
+
+    here = current_platform()
+    if here not in urls:
+        raise spec.error(f"no url for this platform, {here} (the table has {', '.join(sorted(urls))})")
+    return str(urls[here]), str(shas[here]).lower()
 
 
 def _npm_bins(out: Path) -> dict[str, str] | None:
@@ -388,8 +430,7 @@ def fetch(
     from envr.store.hashing import file_sha256
     from envr.store.sources import _fetch
 
-    url: str = spec.entry["url"]
-    expected: str = spec.entry["sha256"].lower()
+    url, expected = for_platform(spec)
     cache = _cache()
     os.makedirs(cache, exist_ok=True)
     final = os.path.join(cache, expected)
