@@ -13,6 +13,7 @@ from envr.cli import prompt_segment  # noqa: F401  envr prompt
 from envr.cli import completion  # noqa: F401  envr completion, and the completers
 from envr.cli import tools  # noqa: F401  envr ls, envr outdated
 from envr.cli import distribute  # noqa: F401  envr cache, bundle, image
+from envr.cli import importing  # noqa: F401  envr import
 
 # isort: on
 from envr.cli.app import app, say

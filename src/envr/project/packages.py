@@ -229,8 +229,13 @@ def sync(
 
     store = store_dir()
     from envr.project.lockfile import for_project
+    from envr.project.venv import VENV
 
     specs = specs_of(project)
+    want_venv = project.venv is not None and (only is None or VENV in only)
+    if only is not None:
+        runtime = _provider(specs, "python") if want_venv else None
+        only = [n for n in only if n != VENV] + ([runtime.name] if runtime is not None else [])
     lock = for_project(project, lock_content)
     resolved = resolve(specs, store, {} if only is not None else None, lock)  # `only`: the caller reported failures
     wanted = _with_inputs(specs, only) if only is not None else {s.name for s in specs}
@@ -256,6 +261,10 @@ def sync(
             if errors:
                 raise errors[0]
         keep_alive(store, [r.path for r in resolved.values()])
+        if want_venv:  # the project's own venv, on the project's python (realised above)
+            from envr.project import venv
+
+            venv.sync(project, _runtime_path(specs, resolved, "python"), environ, say)
     from envr.project import attempts
 
     attempts.forget(project.file)  # a prompt that gave up on this content may realise it again
@@ -305,7 +314,23 @@ def view(
     out.missing = [s.name for s in specs if s.name in out.failed or out.paths[s.name] not in valid]
     for r in resolved.values():
         out.depends.extend(r.source.depends_on(r.spec, environ))
+    if project.venv is not None:  # the project's own venv: missing until synced from what it is made of
+        from envr.project import venv
+
+        if not venv.fresh(project, _runtime_path(specs, resolved, "python")):
+            out.missing.append(venv.VENV)
+        out.depends.extend(venv.depends(project))
     return out
+
+
+def _provider(specs: list[PackageSpec], word: str) -> PackageSpec | None:
+    """The project's entry providing a runtime ("python"), if it pins one."""
+    return next((s for s in specs if source_for(s.kind).provides == word), None)
+
+
+def _runtime_path(specs: list[PackageSpec], resolved: Mapping[str, Resolved], word: str) -> str | None:
+    found = _provider(specs, word)
+    return resolved[found.name].path if found is not None and found.name in resolved else None
 
 
 def _path_order(ready: list[Resolved]) -> list[Resolved]:

@@ -334,7 +334,7 @@ class RuntimeSource:
             return str(e)
         if locked.get("request") != request:
             return f"{self.kind} {request} is asked for, envr.lock resolved {locked.get('request')!r}"
-        missing = [p for p in (*platforms_of(spec), current_platform()) if not isinstance(locked.get(p), dict)]
+        missing = [p for p in platforms_of(spec) if not isinstance(locked.get(p), dict)]
         if missing:
             return f"envr.lock has no {missing[0]} build of {self.kind}"
         return None

@@ -1,0 +1,31 @@
+"""Fixtures for the runtime tests: the real runtimes repacked once per session, a fresh mirror per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from runtime_kit import NodeMirror, machine_node, node_tarball
+
+from sources.sources_helpers import World, serve
+
+
+@pytest.fixture(scope="session")
+def node_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, bytes]:
+    found = machine_node()
+    if found is None:
+        pytest.skip("no node on this machine to repack")
+    version, node = found
+    return version, node_tarball(version, node, tmp_path_factory.mktemp("node-build"))
+
+
+@pytest.fixture
+def node_mirror(node_build: tuple[str, bytes]) -> Iterator[NodeMirror]:
+    with serve() as server:
+        yield NodeMirror(server, *node_build)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return World(tmp_path / "w")
