@@ -29,3 +29,21 @@ def node_mirror(node_build: tuple[str, bytes]) -> Iterator[NodeMirror]:
 @pytest.fixture
 def world(tmp_path: Path) -> World:
     return World(tmp_path / "w")
+
+
+@pytest.fixture(scope="session")
+def python_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, bytes]:
+    from runtime_kit import debian_python_version, python_tarball
+
+    version = debian_python_version()
+    if version is None:
+        pytest.skip("no Debian CPython (/usr/bin/python3.11 with /usr/lib/python3.11) to make a build from")
+    return version, python_tarball(tmp_path_factory.mktemp("python-build"))
+
+
+@pytest.fixture
+def python_mirror(python_build: tuple[str, bytes]) -> Iterator[object]:
+    from runtime_kit import PythonMirror
+
+    with serve() as server:
+        yield PythonMirror(server, *python_build)

@@ -193,7 +193,7 @@ class PythonMirror:
                 name = f"cpython-{version}+{self.RELEASE}-{triple}-install_only.tar.gz"
                 data = tarball if version == real else f"not served {name}".encode()
                 if version == real:
-                    server.put(f"pbs/{self.RELEASE}/{name}", data)
+                    server.put(f"pbs/{self.RELEASE}/{name.replace('+', '%2B')}", data)  # as the URL spells it
                 sums.append(f"{sha(data)}  {name}")
                 self.downloads[f"cpython-{version}-{osname}-{arch}-{libc}"] = {
                     "name": "cpython",
