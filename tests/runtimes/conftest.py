@@ -47,3 +47,23 @@ def python_mirror(python_build: tuple[str, bytes]) -> Iterator[object]:
 
     with serve() as server:
         yield PythonMirror(server, *python_build)
+
+
+@pytest.fixture(scope="session")
+def go_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, bytes] | None:
+    """Debian's Go toolchain (golang-go), repacked; None where it is not installed (realisation then skips)."""
+    from runtime_kit import debian_go, go_tarball
+
+    found = debian_go()
+    if found is None:
+        return None
+    version, root = found
+    return version, go_tarball(root, tmp_path_factory.mktemp("go-build"))
+
+
+@pytest.fixture
+def go_mirror(go_build: tuple[str, bytes] | None) -> Iterator[object]:
+    from runtime_kit import GoMirror
+
+    with serve() as server:
+        yield GoMirror(server, *(go_build or (None, None)))
