@@ -183,7 +183,10 @@ class RuntimeSource:
 
     # -- what a kind provides
 
-    def releases(self, environ: Mapping[str, str], max_age: float | None) -> tuple[list[Release], str]:
+    def releases(
+        self, environ: Mapping[str, str], max_age: float | None, platforms: tuple[str, ...] = ()
+    ) -> tuple[list[Release], str]:
+        """Every release the index lists (platforms: those the lock is for, where that narrows the list)."""
         raise NotImplementedError
 
     def artifact(self, release: Release, platform: str, environ: Mapping[str, str], max_age: float | None) -> Artifact:
@@ -244,7 +247,7 @@ class RuntimeSource:
         return f"packages.{spec.name} ({self.kind} {self.request(spec)})"
 
     def resolve(self, spec: PackageSpec, environ: Mapping[str, str], max_age: float | None) -> Release:
-        releases, where = self.releases(environ, max_age)
+        releases, where = self.releases(environ, max_age, platforms_of(spec) if max_age is not None else ())
         return pick(self.what(spec), self.request(spec), releases, self.allow_lts, self.series, where)
 
     def _locked_platform(self, spec: PackageSpec, platform: str) -> Artifact:

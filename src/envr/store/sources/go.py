@@ -76,7 +76,9 @@ class GoSource(RuntimeSource):
                 toolchain = words[1][2:].split("-", 1)[0]
         return toolchain or go
 
-    def releases(self, environ: Mapping[str, str], max_age: float | None) -> tuple[list[Release], str]:
+    def releases(
+        self, environ: Mapping[str, str], max_age: float | None, platforms: tuple[str, ...] = ()
+    ) -> tuple[list[Release], str]:
         url = self._index_url(environ)
         data = parse_json(fetch_index(url, environ, max_age, "go"), url, "go")
         if not isinstance(data, list):

@@ -79,11 +79,13 @@ class NodeSource(RuntimeSource):
             return "lts"
         return line
 
-    def releases(self, environ: Mapping[str, str], max_age: float | None) -> tuple[list[Release], str]:
+    def releases(
+        self, environ: Mapping[str, str], max_age: float | None, platforms: tuple[str, ...] = ()
+    ) -> tuple[list[Release], str]:
         root = mirror(environ)
         registry = _npm_registry(root, environ)
         if registry is not None:
-            return self._npm_releases(registry, environ, max_age)
+            return self._npm_releases(registry, environ, max_age, platforms)
         url = f"{root}/index.json"
         data = parse_json(fetch_index(url, environ, max_age, "node"), url, "node")
         if not isinstance(data, list):
@@ -101,17 +103,22 @@ class NodeSource(RuntimeSource):
         return out, url
 
     def _npm_releases(
-        self, registry: str, environ: Mapping[str, str], max_age: float | None
+        self, registry: str, environ: Mapping[str, str], max_age: float | None, platforms: tuple[str, ...]
     ) -> tuple[list[Release], str]:
+        """The versions published for every platform asked for (the registry's packages differ per platform)."""
         from envr.store.sources._runtime import current_platform
 
-        url = f"{registry}/node-{current_platform()}"
-        data = parse_json(fetch_index(url, environ, max_age, "node"), url, "node")
-        versions = data.get("versions") if isinstance(data, dict) else None
-        if not isinstance(versions, dict):
-            raise EnvrError(f"node: {url} is not an npm package document (no versions)")
-        out = [Release(v, k, False, None) for v in versions if (k := _key(v)) is not None]
-        return out, url
+        common: set[str] | None = None
+        url = ""
+        for platform in platforms or (current_platform(),):
+            url = f"{registry}/node-{platform}"
+            data = parse_json(fetch_index(url, environ, max_age, "node"), url, "node")
+            versions = data.get("versions") if isinstance(data, dict) else None
+            if not isinstance(versions, dict):
+                raise EnvrError(f"node: {url} is not an npm package document (no versions)")
+            common = set(versions) if common is None else common & set(versions)
+        out = [Release(v, k, False, None) for v in sorted(common or ()) if (k := _key(v)) is not None]
+        return out, url if len(platforms) <= 1 else f"{registry}/node-{{{','.join(platforms)}}}"
 
     def artifact(self, release: Release, platform: str, environ: Mapping[str, str], max_age: float | None) -> Artifact:
         root = mirror(environ)

@@ -85,7 +85,9 @@ class PythonSource(RuntimeSource):
         line = first_line(text)
         return line.removeprefix("cpython-").removeprefix("python") if line else None
 
-    def releases(self, environ: Mapping[str, str], max_age: float | None) -> tuple[list[Release], str]:
+    def releases(
+        self, environ: Mapping[str, str], max_age: float | None, platforms: tuple[str, ...] = ()
+    ) -> tuple[list[Release], str]:
         listed = environ.get(DOWNLOADS)
         if listed:
             data = parse_json(fetch_index(listed, environ, max_age, "python"), listed, "python")
