@@ -165,7 +165,7 @@ def main() -> None:
 
             # 1. one package three ways
             funcs = "\n".join(f"int f{i}(int x) {{ return x * {i} + (x >> 3) ^ {i}; }}" for i in range(3000))
-            program = f"#include <stdio.h>\n{funcs}\nint main(void) {{ puts(\"calc\"); return 0; }}\n"
+            program = f'#include <stdio.h>\n{funcs}\nint main(void) {{ puts("calc"); return 0; }}\n'
             src = tar_gz({"calc/calc.c": program.encode()})
             (tmp / "origin" / "calc.tar.gz").write_bytes(src)
             payload = os.urandom(4 << 20) + b"text line\n" * 600_000
@@ -183,7 +183,8 @@ def main() -> None:
                 proj = project(tmp / f"p-{kind}", entry)
                 a.envr("allow", cwd=proj)
                 origin_time = median_of(
-                    args.runs, lambda i, k=kind: a.env.update(ENVR_STORE=str(tmp / f"a-{k}-{i}")),
+                    args.runs,
+                    lambda i, k=kind: a.env.update(ENVR_STORE=str(tmp / f"a-{k}-{i}")),
                     lambda _i, p=proj: a.envr("sync", cwd=p),
                 )
                 a.envr("cache", "push", cache, cwd=proj)
@@ -191,7 +192,8 @@ def main() -> None:
                 b.env |= {"ENVR_SUBSTITUTERS": cache, "ENVR_TRUSTED_PUBLIC_KEYS": key}
                 b.envr("allow", cwd=proj)
                 sub_time = median_of(
-                    args.runs, lambda i, b=b, k=kind: b.env.update(ENVR_STORE=str(tmp / f"b-{k}-{i}")),
+                    args.runs,
+                    lambda i, b=b, k=kind: b.env.update(ENVR_STORE=str(tmp / f"b-{k}-{i}")),
                     lambda _i, p=proj, b=b: b.envr("sync", cwd=p),
                 )
                 assert "substituted" in b.last, b.last
@@ -234,8 +236,12 @@ def main() -> None:
                     while chunk := f.read(1 << 20):
                         d.feed(chunk, lambda _b: None)
                 d_time = time.perf_counter() - started
-                rows.append((f"{comp} layer of that path: tar+compress / decompress",
-                             f"{mib / c_time:.0f} / {mib / d_time:.0f} MiB/s, {layer.size / size:.1%} of the tree"))
+                rows.append(
+                    (
+                        f"{comp} layer of that path: tar+compress / decompress",
+                        f"{mib / c_time:.0f} / {mib / d_time:.0f} MiB/s, {layer.size / size:.1%} of the tree",
+                    )
+                )
                 os.unlink(layer.file)
 
             # 3. image rebuild after changing one package
@@ -265,8 +271,10 @@ def main() -> None:
             httpd.shutdown()
             proc.terminate()
             proc.wait(10)
-    print(f"envr binary cache bench ({os.uname().machine}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
-          f"median of {args.runs})")
+    print(
+        f"envr binary cache bench ({os.uname().machine}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+        f"median of {args.runs})"
+    )
     print("| measurement | result |\n|---|---|")
     for name, value in rows:
         print(f"| {name} | {value} |")

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from envr.prompt.activate import Activation, interpolate
 from envr.prompt.state import STATE_VAR, State, apply, changes, pack, revert, unpack
 
-values = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=30)
+values = st.text(st.characters(codec="utf-8", exclude_characters="\0"), max_size=30)
 
 
 def activate(base: dict[str, str], vars: dict[str, str | None], pre=(), app=()) -> dict[str, str]:  # type: ignore[no-untyped-def]

@@ -7,15 +7,17 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+
 from gc_helpers import ok, run_envr, tool_dir, write_project
 
 pexpect = pytest.importorskip("pexpect")
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 
 
-def _bash(cwd: Path) -> pexpect.spawn:
+def _bash(cwd: Path) -> Any:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENVR_") or k == "ENVR_STORE"}
     env["PATH"] = f"{Path(sys.executable).parent}:/usr/bin:/bin"
     env["PS1"] = "PROMPT> "
@@ -27,7 +29,7 @@ def _bash(cwd: Path) -> pexpect.spawn:
     return bash
 
 
-def _run(bash: pexpect.spawn, line: str, *expect: str) -> str:
+def _run(bash: Any, line: str, *expect: str) -> str:
     """Send line, wait for each expected text and the next prompt; returns everything printed."""
     bash.sendline(line)
     seen = []
