@@ -149,6 +149,12 @@ def _python(spec: PackageSpec) -> str:
     return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
+def _interpreter(spec: PackageSpec) -> str:
+    """The entry's python (a version uv finds), else envr's own interpreter by path (not a version uv looks for)."""
+    value = spec.entry.get("python")
+    return value if isinstance(value, str) else sys.executable
+
+
 def _major_minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
@@ -303,7 +309,8 @@ class PypiSource:
         requirement = _requirement_string(req, _extras(spec, req))
         env = _tools.uv_env(uv_environ(environ))
         argv = [uv_bin(), "pip", "compile", "--no-progress", "--color", "never", "--universal", "--generate-hashes"]
-        argv += ["--no-header", "--no-annotate", "--python-version", _major_minor(_python(spec)), "-"]
+        argv += ["--no-header", "--no-annotate", "--python-version", _major_minor(_python(spec))]
+        argv += [*_tools.index_flags(env), "-"]
         phases = _tools.UvPhases(spec.name, progress.phase)
         said: list[str] = []
 
@@ -345,9 +352,9 @@ class PypiSource:
             reqs.write_text(locked_requirements(spec.locked), encoding="utf-8")
             install = ["--require-hashes", "--no-deps", "-r", str(reqs)]
         steps = [
-            ("creating the venv", [uv, "venv", *common, "--relocatable", "--python", _python(spec), str(venv)]),
+            ("creating the venv", [uv, "venv", *common, "--relocatable", "--python", _interpreter(spec), str(venv)]),
             ("installing", [uv, "pip", "install", *common, "--link-mode", "copy", "--compile-bytecode",
-                            "--python", str(venv / "bin" / "python"), *install]),
+                            "--python", str(venv / "bin" / "python"), *_tools.index_flags(env), *install]),
         ]  # fmt: skip
         phases = _tools.UvPhases(spec.name, ctx.phase)
         try:
