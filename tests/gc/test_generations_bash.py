@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pexpect
 import pytest
 
 from gc_helpers import ok, run_envr, tool_dir, write_project
 
-pexpect = pytest.importorskip("pexpect")
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 
 

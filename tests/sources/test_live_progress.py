@@ -57,7 +57,8 @@ def world(tmp_path: Path) -> World:
 
 
 def test_a_pypi_install_on_a_terminal_shows_its_live_line(world: World) -> None:
-    pexpect = pytest.importorskip("pexpect")
+    import pexpect
+
     root = world.project("p", 'livetool = "pypi:livetool==1.0"')
     child = pexpect.spawn(ENVR, ["sync"], cwd=str(root), env={**world.env, "PWD": str(root)}, timeout=120)
     child.expect(pexpect.EOF)

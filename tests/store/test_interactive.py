@@ -7,12 +7,12 @@ import shutil
 import sys
 from pathlib import Path
 
+import pexpect
 import pytest
+
 from store_helpers import HELLO, Server, server, tar_bytes
 
 __all__ = ["server"]
-
-pexpect = pytest.importorskip("pexpect")
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")

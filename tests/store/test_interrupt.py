@@ -7,9 +7,8 @@ import shutil
 import sys
 from pathlib import Path
 
+import pexpect
 import pytest
-
-pexpect = pytest.importorskip("pexpect")
 
 SHELLS = {
     "bash": (
