@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,7 @@ def test_two_clones_with_one_lock_get_identical_store_paths_and_files(isolated: 
         if name == "demo":  # compiled bytecode records where it was compiled: compare the sources and scripts
             continue
         assert tree_hash(synced_a[name]) == tree_hash(synced_b[name]), name
-    site = "venv/lib/python3.11/site-packages"
+    site = f"venv/lib/python{sys.version_info.major}.{sys.version_info.minor}/site-packages"  # envr's own Python
     for rel in (f"{site}/lockdep.py", f"{site}/lockdemo.py", ".envr/bin/lockdemo"):
         assert (Path(synced_a["demo"]) / rel).read_bytes() == (Path(synced_b["demo"]) / rel).read_bytes()
     r = ok(run_envr("exec", ".", "--", "lockdemo", cwd=b, env=env_b))

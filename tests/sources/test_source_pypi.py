@@ -14,7 +14,8 @@ import pytest
 from envr.errors import EnvrError, ProjectFileError
 from envr.store.sources import source_for
 from envr.store.sources.base import PackageSpec, RealiseContext
-from envr.store.sources.pypi import SOURCE, index_settings, uv_environ
+from envr.store.sources.pypi import SOURCE
+from envr.store.sources.uv_index import index_settings, uv_environ
 from wheelmaker import make_wheel
 
 INDEX_VARS = ("INDEX_URL", "EXTRA_INDEX_URL", "FIND_LINKS", "NO_INDEX", "DEFAULT_INDEX", "INDEX")

@@ -193,8 +193,3 @@ def installed_version(target: str, req: Requirement, requirements: list[str]) ->
             f'{sys.platform}; set python = "X.Y" in the entry to choose one'
         )
     return "url"
-
-
-def index_flags(env: Mapping[str, str]) -> list[str]:
-    """--no-index when the settings say so: uv releases differ on reading UV_NO_INDEX from the environment."""
-    return ["--no-index"] if env.get("UV_NO_INDEX", "").strip().lower() in ("1", "true", "yes", "on", "y", "t") else []
