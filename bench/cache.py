@@ -32,6 +32,7 @@ import tarfile
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -118,11 +119,25 @@ def project(root: Path, packages: str) -> Path:
     return root
 
 
-def median_of(runs: int, prepare: object, measure: object) -> float:
-    times = []
+def fresh_store(mate: Mate, base: Path) -> Callable[[int], object]:
+    """Before run i: point mate at an empty store of its own, so every sync starts from nothing."""
+    return lambda i: mate.env.update(ENVR_STORE=f"{base}-{i}")
+
+
+def syncing(mate: Mate, proj: Path) -> Callable[[int], float]:
+    return lambda _i: mate.envr("sync", cwd=proj)
+
+
+def uploaded(line: str) -> str:
+    """What `envr image --push` says it uploaded: "... uploaded 3 blobs, 2.0 MiB (...)" -> "3 blobs, 2.0 MiB"."""
+    return line.split("uploaded ", 1)[1].split(" (", 1)[0]
+
+
+def median_of(runs: int, prepare: Callable[[int], object], measure: Callable[[int], float]) -> float:
+    times = [0.0] * runs
     for i in range(runs):
-        prepare(i)  # type: ignore[operator]
-        times.append(measure(i))  # type: ignore[operator]
+        prepare(i)
+        times[i] = measure(i)
     return statistics.median(times)
 
 
@@ -184,8 +199,8 @@ def main() -> None:
                 a.envr("allow", cwd=proj)
                 origin_time = median_of(
                     args.runs,
-                    lambda i, k=kind: a.env.update(ENVR_STORE=str(tmp / f"a-{k}-{i}")),
-                    lambda _i, p=proj: a.envr("sync", cwd=p),
+                    fresh_store(a, tmp / f"a-{kind}"),
+                    syncing(a, proj),
                 )
                 a.envr("cache", "push", cache, cwd=proj)
                 b = Mate(tmp / f"b-{kind}")
@@ -193,8 +208,8 @@ def main() -> None:
                 b.envr("allow", cwd=proj)
                 sub_time = median_of(
                     args.runs,
-                    lambda i, b=b, k=kind: b.env.update(ENVR_STORE=str(tmp / f"b-{k}-{i}")),
-                    lambda _i, p=proj, b=b: b.envr("sync", cwd=p),
+                    fresh_store(b, tmp / f"b-{kind}"),
+                    syncing(b, proj),
                 )
                 assert "substituted" in b.last, b.last
                 what = "built (cc -O2)" if kind == "build" else f"downloaded ({len(blob) >> 20} MiB .tar.gz)"
@@ -264,9 +279,8 @@ def main() -> None:
             a.envr("sync", cwd=img)
             second = a.envr("image", "--push", f"oci://{host}/team/tools:2", cwd=img)
             second_line = a.last.strip().splitlines()[-1]
-            up = lambda line: line.split("uploaded ", 1)[1].split(" (", 1)[0]  # noqa: E731
-            rows.append(("image push, 5 packages of 2 MiB", f"{first:.2f} s, uploaded {up(first_line)}"))
-            rows.append(("image push after changing one", f"{second:.2f} s, uploaded {up(second_line)}"))
+            rows.append(("image push, 5 packages of 2 MiB", f"{first:.2f} s, uploaded {uploaded(first_line)}"))
+            rows.append(("image push after changing one", f"{second:.2f} s, uploaded {uploaded(second_line)}"))
         finally:
             httpd.shutdown()
             proc.terminate()
