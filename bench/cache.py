@@ -32,6 +32,7 @@ import tarfile
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -118,11 +119,25 @@ def project(root: Path, packages: str) -> Path:
     return root
 
 
-def median_of(runs: int, prepare: object, measure: object) -> float:
-    times = []
+def fresh_store(mate: Mate, base: Path) -> Callable[[int], object]:
+    """Before run i: point mate at an empty store of its own, so every sync starts from nothing."""
+    return lambda i: mate.env.update(ENVR_STORE=f"{base}-{i}")
+
+
+def syncing(mate: Mate, proj: Path) -> Callable[[int], float]:
+    return lambda _i: mate.envr("sync", cwd=proj)
+
+
+def uploaded(line: str) -> str:
+    """What `envr image --push` says it uploaded: "... uploaded 3 blobs, 2.0 MiB (...)" -> "3 blobs, 2.0 MiB"."""
+    return line.split("uploaded ", 1)[1].split(" (", 1)[0]
+
+
+def median_of(runs: int, prepare: Callable[[int], object], measure: Callable[[int], float]) -> float:
+    times = [0.0] * runs
     for i in range(runs):
-        prepare(i)  # type: ignore[operator]
-        times.append(measure(i))  # type: ignore[operator]
+        prepare(i)
+        times[i] = measure(i)
     return statistics.median(times)
 
 
@@ -165,7 +180,7 @@ def main() -> None:
 
             # 1. one package three ways
             funcs = "\n".join(f"int f{i}(int x) {{ return x * {i} + (x >> 3) ^ {i}; }}" for i in range(3000))
-            program = f"#include <stdio.h>\n{funcs}\nint main(void) {{ puts(\"calc\"); return 0; }}\n"
+            program = f'#include <stdio.h>\n{funcs}\nint main(void) {{ puts("calc"); return 0; }}\n'
             src = tar_gz({"calc/calc.c": program.encode()})
             (tmp / "origin" / "calc.tar.gz").write_bytes(src)
             payload = os.urandom(4 << 20) + b"text line\n" * 600_000
@@ -183,16 +198,18 @@ def main() -> None:
                 proj = project(tmp / f"p-{kind}", entry)
                 a.envr("allow", cwd=proj)
                 origin_time = median_of(
-                    args.runs, lambda i, k=kind: a.env.update(ENVR_STORE=str(tmp / f"a-{k}-{i}")),
-                    lambda _i, p=proj: a.envr("sync", cwd=p),
+                    args.runs,
+                    fresh_store(a, tmp / f"a-{kind}"),
+                    syncing(a, proj),
                 )
                 a.envr("cache", "push", cache, cwd=proj)
                 b = Mate(tmp / f"b-{kind}")
                 b.env |= {"ENVR_SUBSTITUTERS": cache, "ENVR_TRUSTED_PUBLIC_KEYS": key}
                 b.envr("allow", cwd=proj)
                 sub_time = median_of(
-                    args.runs, lambda i, b=b, k=kind: b.env.update(ENVR_STORE=str(tmp / f"b-{k}-{i}")),
-                    lambda _i, p=proj, b=b: b.envr("sync", cwd=p),
+                    args.runs,
+                    fresh_store(b, tmp / f"b-{kind}"),
+                    syncing(b, proj),
                 )
                 assert "substituted" in b.last, b.last
                 what = "built (cc -O2)" if kind == "build" else f"downloaded ({len(blob) >> 20} MiB .tar.gz)"
@@ -234,8 +251,12 @@ def main() -> None:
                     while chunk := f.read(1 << 20):
                         d.feed(chunk, lambda _b: None)
                 d_time = time.perf_counter() - started
-                rows.append((f"{comp} layer of that path: tar+compress / decompress",
-                             f"{mib / c_time:.0f} / {mib / d_time:.0f} MiB/s, {layer.size / size:.1%} of the tree"))
+                rows.append(
+                    (
+                        f"{comp} layer of that path: tar+compress / decompress",
+                        f"{mib / c_time:.0f} / {mib / d_time:.0f} MiB/s, {layer.size / size:.1%} of the tree",
+                    )
+                )
                 os.unlink(layer.file)
 
             # 3. image rebuild after changing one package
@@ -258,15 +279,16 @@ def main() -> None:
             a.envr("sync", cwd=img)
             second = a.envr("image", "--push", f"oci://{host}/team/tools:2", cwd=img)
             second_line = a.last.strip().splitlines()[-1]
-            up = lambda line: line.split("uploaded ", 1)[1].split(" (", 1)[0]  # noqa: E731
-            rows.append(("image push, 5 packages of 2 MiB", f"{first:.2f} s, uploaded {up(first_line)}"))
-            rows.append(("image push after changing one", f"{second:.2f} s, uploaded {up(second_line)}"))
+            rows.append(("image push, 5 packages of 2 MiB", f"{first:.2f} s, uploaded {uploaded(first_line)}"))
+            rows.append(("image push after changing one", f"{second:.2f} s, uploaded {uploaded(second_line)}"))
         finally:
             httpd.shutdown()
             proc.terminate()
             proc.wait(10)
-    print(f"envr binary cache bench ({os.uname().machine}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
-          f"median of {args.runs})")
+    print(
+        f"envr binary cache bench ({os.uname().machine}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+        f"median of {args.runs})"
+    )
     print("| measurement | result |\n|---|---|")
     for name, value in rows:
         print(f"| {name} | {value} |")

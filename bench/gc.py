@@ -37,6 +37,8 @@ def synthesise(store: Path, n_paths: int, n_roots: int, projects: Path) -> list[
     from envr.store.tree import make_read_only
 
     paths = [str(store / f"{i:032x}-pkg{i}-1.0") for i in range(n_paths)]
+    with registry._connect(str(store)):  # the registry first: store paths without one mean a damaged store
+        pass
     rows, refs = [], []
     for i, p in enumerate(paths):
         os.makedirs(os.path.join(p, ".envr", "bin"))
@@ -89,11 +91,10 @@ def bench_gc(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> None:
     from envr.store.gc import collect
 
     started = time.perf_counter()
-    roots = generations.roots()
-    result = collect(str(store2), roots, dry_run=True)
+    result = collect(str(store2), generations.roots, dry_run=True)  # mark: reading the roots and walking
     mark = time.perf_counter() - started
     started = time.perf_counter()
-    result = collect(str(store2), roots)
+    result = collect(str(store2), generations.roots)
     sweep = time.perf_counter() - started
     print(
         f"collect() in process: mark (roots + registry + closure) {mark * 1000:.0f} ms, "

@@ -88,9 +88,9 @@ def main(argv: list[str]) -> int:
         return 0
     path, mode, shell, tool, project, outside, warmup = argv
     seen: dict[str, list[int]] = {}
-    for step, n in steps(path, mode, project.rstrip("/"), outside.rstrip("/")):
+    for step, created in steps(path, mode, project.rstrip("/"), outside.rstrip("/")):
         if step is not None:
-            seen.setdefault(step, []).append(n)
+            seen.setdefault(step, []).append(created)
     skip = int(warmup) * (2 if mode == "inside" else 1)  # inside: two steps per round
     for step, counts in seen.items():
         timed = counts[skip:]

@@ -27,7 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from envr.store.sources.base import PackageSpec, RealiseContext
-from envr.store.sources.pypi import SOURCE, uv_bin, uv_environ
+from envr.store.sources.pypi import SOURCE, uv_bin
+from envr.store.sources.uv_index import uv_environ
 
 
 def envr_realise(requirement: str, work: Path, env: dict[str, str]) -> None:

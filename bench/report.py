@@ -15,6 +15,7 @@ import re
 import statistics
 import sys
 from collections import defaultdict
+from typing import TypedDict
 
 TOOLS = ("none", "envr", "direnv", "mise")
 SHELLS = ("bash", "zsh", "fish")
@@ -311,11 +312,11 @@ def main(argv: list[str]) -> int:
     ):
         c = core.get(case)
         if c is not None:
-            stats = ", ".join(f"{n} {k}" for k, n in sorted(c["stats"].items(), key=lambda kv: -kv[1]))
+            by_kind = ", ".join(f"{n} {k}" for k, n in sorted(c["stats"].items(), key=lambda kv: -kv[1]))
             started = f"; processes started: {', '.join(c['started'])}" if c["started"] else "; no process started"
             out.append(
                 f"- strace of the core ({words}): {c['total']} file/process/read syscalls; "
-                f"{sum(c['stats'].values())} stat calls ({stats}); {c['openat']} opens, {c['read']} reads, "
+                f"{sum(c['stats'].values())} stat calls ({by_kind}); {c['openat']} opens, {c['read']} reads, "
                 f"{c['getdents64']} directory reads{started}"
             )
     out.append("")
@@ -356,7 +357,16 @@ STRACE_LINE = re.compile(r'^(\d+)\s+(?:<\.\.\. )?([a-z0-9_]+)[( ](?:(?:[A-Z_]+|\
 STATS = ("newfstatat", "statx", "stat", "lstat", "fstat", "access", "faccessat", "faccessat2", "readlink")
 
 
-def syscalls(path: str, meta: dict[str, str]) -> dict[str, object] | None:
+class CoreCalls(TypedDict):
+    total: int
+    stats: dict[str, int]
+    openat: int
+    read: int
+    getdents64: int
+    started: list[str]
+
+
+def syscalls(path: str, meta: dict[str, str]) -> CoreCalls | None:
     """What the core did, from `strace -f -o`: stat calls by what they look at, opens, reads, processes."""
     if not os.path.exists(path):
         return None

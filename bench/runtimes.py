@@ -63,11 +63,37 @@ def build_mirror(root: Path) -> str:
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
     (dist / "SHASUMS256.txt").write_text(f"{digest}  {top}.tar.gz\n")
     major = int(version.split(".")[0])
-    index = [{"version": f"v{version}", "files": ["linux-x64"], "lts": "Bench"}]
-    files = ["aix-ppc64", "headers", "linux-arm64", "linux-armv7l", "linux-ppc64le", "linux-s390x", "linux-x64",
-             "osx-arm64-tar", "osx-x64-pkg", "osx-x64-tar", "src", "win-x64-7z", "win-x64-exe", "win-x64-msi"]
-    index += [{"version": f"v{m}.{i}.{j}", "date": "2026-01-01", "files": files, "npm": "10.0.0", "v8": "12.4",
-               "lts": False, "security": False} for m in range(major - 16, major) for i in range(12) for j in range(4)]
+    index: list[dict[str, object]] = [{"version": f"v{version}", "files": ["linux-x64"], "lts": "Bench"}]
+    files = [
+        "aix-ppc64",
+        "headers",
+        "linux-arm64",
+        "linux-armv7l",
+        "linux-ppc64le",
+        "linux-s390x",
+        "linux-x64",
+        "osx-arm64-tar",
+        "osx-x64-pkg",
+        "osx-x64-tar",
+        "src",
+        "win-x64-7z",
+        "win-x64-exe",
+        "win-x64-msi",
+    ]
+    index += [
+        {
+            "version": f"v{m}.{i}.{j}",
+            "date": "2026-01-01",
+            "files": files,
+            "npm": "10.0.0",
+            "v8": "12.4",
+            "lts": False,
+            "security": False,
+        }
+        for m in range(major - 16, major)
+        for i in range(12)
+        for j in range(4)
+    ]
     # about as many releases as nodejs.org's index.json lists
     (root / "node" / "index.json").write_text(json.dumps(index))
     return version
@@ -83,6 +109,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="envr-bench-runtimes-") as tmp:
         work = Path(tmp)
         version = build_mirror(work / "mirror")
+
         class Quiet(SimpleHTTPRequestHandler):
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -94,8 +121,13 @@ def main() -> None:
         url = f"{root}/v{version}/node-v{version}-linux-x64.tar.gz"
         size = os.path.getsize(work / "mirror" / "node" / f"v{version}" / f"node-v{version}-linux-x64.tar.gz")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ENVR_", "XDG_"))}
-        env.update(ENVR_NODE_MIRROR=root, XDG_CACHE_HOME=str(work / "cache"), XDG_DATA_HOME=str(work / "data"),
-                   XDG_STATE_HOME=str(work / "state"), XDG_CONFIG_HOME=str(work / "config"))
+        env.update(
+            ENVR_NODE_MIRROR=root,
+            XDG_CACHE_HOME=str(work / "cache"),
+            XDG_DATA_HOME=str(work / "data"),
+            XDG_STATE_HOME=str(work / "state"),
+            XDG_CONFIG_HOME=str(work / "config"),
+        )
         os.environ.update(env)
         n = [0]
 
@@ -125,22 +157,38 @@ def main() -> None:
         def envr_sync() -> None:
             store = fresh("store")
             shutil.rmtree(store)
-            r = subprocess.run([ENVR, "sync"], cwd=project, env={**env, "ENVR_STORE": str(store), "PWD": str(project)},
-                               capture_output=True, text=True)
+            r = subprocess.run(
+                [ENVR, "sync"],
+                cwd=project,
+                env={**env, "ENVR_STORE": str(store), "PWD": str(project)},
+                capture_output=True,
+                text=True,
+            )
             if r.returncode != 0:
                 raise SystemExit(r.stderr)
 
-        curl_tar(), source_realise(), envr_sync()  # warm the page cache and the index cache
+        curl_tar()  # warm the page cache and the index cache
+        source_realise()
+        envr_sync()
         t_curl = median(curl_tar, args.repeat)
         t_source = median(source_realise, args.repeat)
         t_sync = median(envr_sync, args.repeat)
-        t_resolve = median(lambda: SOURCE.recipe(spec), max(args.repeat, 20))
+
+        def resolve() -> None:
+            SOURCE.recipe(spec)
+
+        t_resolve = median(resolve, max(args.repeat, 20))
         httpd.shutdown()  # the mirror is gone: resolving uses the cached index alone
         store = work / "store-path"
 
         def store_path() -> None:
-            r = subprocess.run([ENVR, "store", "path", "node"], cwd=project, capture_output=True, text=True,
-                               env={**env, "ENVR_STORE": str(store), "PWD": str(project)})
+            r = subprocess.run(
+                [ENVR, "store", "path", "node"],
+                cwd=project,
+                capture_output=True,
+                text=True,
+                env={**env, "ENVR_STORE": str(store), "PWD": str(project)},
+            )
             if r.returncode != 0:
                 raise SystemExit(r.stderr)
 

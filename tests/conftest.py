@@ -31,7 +31,6 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield tmp_path
 
 
-
 @pytest.fixture(params=SHELLS)
 def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -26,8 +26,10 @@ def run_envr(
     full["PWD"] = str(cwd)
     return subprocess.run([ENVR, *args], cwd=cwd, env=full, capture_output=True, text=True, timeout=timeout)
 
-needs_node = pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None,
-                                reason="node and npm are not installed")
+
+needs_node = pytest.mark.skipif(
+    shutil.which("node") is None or shutil.which("npm") is None, reason="node and npm are not installed"
+)
 
 
 def ok(r: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
@@ -37,21 +39,39 @@ def ok(r: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
 
 def git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """git with a fixed identity and envr's bin dir first on PATH (hooks run `envr`)."""
-    env = {**os.environ, "PATH": f"{Path(ENVR).parent}{os.pathsep}{os.environ.get('PATH', '')}", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(cwd)}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(ENVR).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "HOME": str(cwd),
+    }
     return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
 
 
 def make_wheelhouse(d: Path) -> Path:
     """lockdemo 1.0 (console script lockdemo) needing lockdep>=1; lockdep 1.0 and 1.1; lockother 2.0."""
     d.mkdir(parents=True, exist_ok=True)
-    make_wheel(d, "lockdemo", "1.0",
-               {"lockdemo.py": "def main():\n    import lockdep\n    print('lockdemo', lockdep.VERSION)\n"},
-               "[console_scripts]\nlockdemo = lockdemo:main\n", requires=("lockdep>=1",))
+    make_wheel(
+        d,
+        "lockdemo",
+        "1.0",
+        {"lockdemo.py": "def main():\n    import lockdep\n    print('lockdemo', lockdep.VERSION)\n"},
+        "[console_scripts]\nlockdemo = lockdemo:main\n",
+        requires=("lockdep>=1",),
+    )
     make_wheel(d, "lockdep", "1.0", {"lockdep.py": "VERSION = '1.0'\n"})
     make_wheel(d, "lockdep", "1.1", {"lockdep.py": "VERSION = '1.1'\n"})
-    make_wheel(d, "lockother", "2.0", {"lockother.py": "def main():\n    print('other')\n"},
-               "[console_scripts]\nlockother = lockother:main\n")
+    make_wheel(
+        d,
+        "lockother",
+        "2.0",
+        {"lockother.py": "def main():\n    print('other')\n"},
+        "[console_scripts]\nlockother = lockother:main\n",
+    )
     return d
 
 
@@ -59,20 +79,31 @@ def make_npm_tarball(dest: Path, cache: Path) -> Path:
     """`npm pack` of a one-bin package, written to dest/lock-npm-demo-1.0.0.tgz."""
     src = dest.parent / "npm-src"
     src.mkdir(parents=True, exist_ok=True)
-    (src / "package.json").write_text(json.dumps({"name": "lock-npm-demo", "version": "1.0.0",
-                                                  "bin": {"lock-npm-demo": "cli.js"}, "license": "MIT"}))
+    (src / "package.json").write_text(
+        json.dumps({"name": "lock-npm-demo", "version": "1.0.0", "bin": {"lock-npm-demo": "cli.js"}, "license": "MIT"})
+    )
     (src / "cli.js").write_text("#!/usr/bin/env node\nconsole.log('hello from npm');\n")
     (src / "cli.js").chmod(0o755)
     dest.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["npm", "pack", "--pack-destination", str(dest), str(src)], check=True, capture_output=True,
-                   env={**os.environ, "npm_config_cache": str(cache)}, timeout=120)
+    subprocess.run(
+        ["npm", "pack", "--pack-destination", str(dest), str(src)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "npm_config_cache": str(cache)},
+        timeout=120,
+    )
     return dest / "lock-npm-demo-1.0.0.tgz"
 
 
 def offline_env(wheelhouse: Path, tmp: Path, **extra: str) -> dict[str, str]:
     """os.environ with uv pointed at the local wheelhouse only and npm at an unreachable registry."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_"))}
-    env.update(UV_FIND_LINKS=str(wheelhouse), UV_NO_INDEX="1", UV_CACHE_DIR=str(tmp / "uv-cache"),
-               npm_config_cache=str(tmp / "npm-cache"), npm_config_registry="http://127.0.0.1:9/")
+    env.update(
+        UV_FIND_LINKS=str(wheelhouse),
+        UV_NO_INDEX="1",
+        UV_CACHE_DIR=str(tmp / "uv-cache"),
+        npm_config_cache=str(tmp / "npm-cache"),
+        npm_config_registry="http://127.0.0.1:9/",
+    )
     env.update(extra)
     return env

@@ -312,6 +312,19 @@ class Session:
         self.env = shell_env(tmp)
         self.shells: list[Shell] = []
 
+    @classmethod
+    def following_environ(cls, kind: str, tmp: Path) -> Session:
+        """A session whose shells use the HOME, XDG dirs and store of this process's (isolated) environment.
+
+        For tests that also run envr outside the shell, through os.environ: both then see the same world.
+        """
+        session = cls(kind, tmp)
+        for key in ("HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "ENVR_STORE"):
+            if key in os.environ:
+                session.env[key] = os.environ[key]
+        session.env["PATH"] = f"{BIN}:{SYSTEM_PATH}"
+        return session
+
     def shell(self, hook: bool = True, extra_env: Mapping[str, str] | None = None) -> Shell:
         """A started shell in self.work; with hook, the hook installed from what `envr hook KIND` printed."""
         sh = Shell(self.kind, self.tmp, {**self.env, **(extra_env or {})})

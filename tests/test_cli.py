@@ -166,7 +166,11 @@ def test_first_prompt_after_allow_needs_no_toml_parser(isolated: Path) -> None:
     lib = str(Path(__file__).resolve().parent.parent / "src")
     r = subprocess.run(
         [sys.executable, "-X", "importtime", "-I", "-c", boot, lib, "bash"],
-        cwd=proj, env={**os.environ, "PWD": str(proj)}, capture_output=True, text=True, timeout=30,
+        cwd=proj,
+        env={**os.environ, "PWD": str(proj)},
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert r.returncode == 0, r.stderr
     assert "export GREETING='hello'" in r.stdout

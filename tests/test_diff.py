@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from envr.prompt.activate import Activation, interpolate
 from envr.prompt.state import STATE_VAR, State, apply, changes, pack, revert, unpack
 
-values = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=30)
+values = st.text(st.characters(codec="utf-8", exclude_characters="\0"), max_size=30)
 
 
 def activate(base: dict[str, str], vars: dict[str, str | None], pre=(), app=()) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -79,8 +79,22 @@ def test_changes_lists_sets_and_unsets() -> None:
 
 
 def test_garbage_state_is_ignored() -> None:
-    for text in ["", "{", "[]", '{"v":99}', '{"v":1}', "null"]:
-        assert State.decode(text) is None
+    good = State("/p", "/p/envr.toml", "d", {"A": (None, "1")})
+    assert State.decode(good.encode()) is not None  # what the cases below break is a state that decodes
+    decoded = unpack(good.encode())
+    assert isinstance(decoded, dict)
+    fields: dict[str, object] = decoded
+    for text in ["", "{", "[]", "null", "x" + good.encode(), good.encode()[:-1], good.encode() + "e"]:
+        assert State.decode(text) is None, text
+    broken: list[dict[str, object]] = [
+        {"v": 99},
+        {"v": 1},
+        {"vars": {"x;touch y": [None, "1"]}},
+        {"pre": [1]},
+        {"root": None},
+    ]
+    for change in broken:
+        assert State.decode(pack({**fields, **change})) is None, change
 
 
 @given(

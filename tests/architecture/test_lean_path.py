@@ -68,9 +68,7 @@ def _project(kind: str, root: Path, tmp: Path) -> str:
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize(
-    "kind", ["plain", "path", "build", "url", "pypi", pytest.param("npm", marks=needs_node)]
-)
+@pytest.mark.parametrize("kind", ["plain", "path", "build", "url", "pypi", pytest.param("npm", marks=needs_node)])
 def test_entering_a_realised_project_imports_nothing_heavy_and_starts_no_process(
     isolated: Path, tmp_path: Path, kind: str
 ) -> None:
@@ -85,7 +83,7 @@ def test_entering_a_realised_project_imports_nothing_heavy_and_starts_no_process
     if packages:
         ok(run_envr("sync", cwd=root, env=env))
 
-    lib = str(Path(__import__("envr").__file__).parent.parent)
+    lib = str(Path(str(__import__("envr").__file__)).parent.parent)
     probe = subprocess.run(
         [sys.executable, "-I", "-c", PROBE, lib],
         cwd=root,

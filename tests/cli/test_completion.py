@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_helpers import BIN, ENVR, ok, project, run_envr, snapshot
 
+from cli_helpers import BIN, ENVR, ok, project, run_envr, snapshot
 from shellkit import SYSTEM_PATH, Session, Shell
 
 TEXT = """\
@@ -98,8 +98,9 @@ def test_the_bash_script_registers_a_function_bash_calls(isolated: Path) -> None
         '_envr_completion envr "" path\n'
         'printf "<%s>\\n" "${COMPREPLY[@]}"\n'
     )
-    r = subprocess.run(["bash", "--norc", "-c", probe], cwd=p, env={**env, "PWD": str(p)}, capture_output=True,
-                       text=True, timeout=60)
+    r = subprocess.run(
+        ["bash", "--norc", "-c", probe], cwd=p, env={**env, "PWD": str(p)}, capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 0, r
     assert r.stdout.splitlines() == ["complete -o default -F _envr_completion envr", "<mytools>", "<daytool>"]
 
@@ -108,8 +109,14 @@ def test_fish_completes_with_its_own_complete_command(isolated: Path) -> None:
     env = env_for(isolated)
     p = project(isolated / "p", TEXT)
     probe = "envr completion fish | source; complete -C 'envr remove '; complete -C 'envr hook f'"
-    r = subprocess.run(["fish", "--no-config", "-c", probe], cwd=p, env={**env, "PWD": str(p)},
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        ["fish", "--no-config", "-c", probe],
+        cwd=p,
+        env={**env, "PWD": str(p)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r
     assert r.stdout.splitlines() == ["daytool", "mytools", "fish"]  # fish sorts them
 
@@ -129,8 +136,9 @@ def test_show_and_install_completion_from_each_shell(isolated: Path, shell: str)
     script = ok(run_envr("completion", shell, cwd=isolated, env=env)).stdout
 
     def in_shell(line: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*NO_RC[shell], "-c", f"{line}; :"], cwd=isolated, env=env, capture_output=True,
-                              text=True, timeout=60)
+        return subprocess.run(
+            [*NO_RC[shell], "-c", f"{line}; :"], cwd=isolated, env=env, capture_output=True, text=True, timeout=60
+        )
 
     r = in_shell("envr --show-completion")
     assert r.returncode == 0 and r.stdout == script, r
@@ -140,6 +148,7 @@ def test_show_and_install_completion_from_each_shell(isolated: Path, shell: str)
     installed = isolated / "home" / file
     assert installed.read_text().strip() == script.strip()
     if rc is not None:
+        assert line is not None
         assert line.format(file=installed) in (isolated / "home" / rc).read_text()
 
 

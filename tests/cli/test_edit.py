@@ -57,7 +57,7 @@ def test_visual_wins_over_editor_and_may_carry_arguments(isolated: Path) -> None
 
 def test_an_edit_of_a_file_that_was_not_allowed_does_not_allow_it(isolated: Path) -> None:
     p = make(isolated, allowed=False)
-    ed = editor(isolated, "ed", "echo 'OTHER = \"x\"' >> \"$1\"\n")
+    ed = editor(isolated, "ed", 'echo \'OTHER = "x"\' >> "$1"\n')
     r = ok(run_envr("edit", str(p / "envr.toml"), cwd=isolated, env=env_with(EDITOR=ed)))
     assert "was not allowed before the edit, so it still is not" in r.stderr and "envr allow" in r.stderr
     r = run_envr("exec", ".", "--", "true", cwd=p)
@@ -70,7 +70,10 @@ def test_an_edit_that_breaks_the_file_shows_file_line_col_and_leaves_it_blocked(
     r = run_envr("edit", cwd=p, env=env_with(EDITOR=ed))
     assert r.returncode == 1
     lines = r.stderr.splitlines()
-    assert lines[0] == f"envr: {p / 'envr.toml'}:3:1: unknown section or key 'pakages' (expected one of: env, path, packages, python, inherit, dotenv, platforms)"
+    assert (
+        lines[0]
+        == f"envr: {p / 'envr.toml'}:3:1: unknown section or key 'pakages' (expected one of: env, path, packages, python, inherit, dotenv, platforms)"
+    )
     assert "stays blocked" in lines[1] and len(lines) == 2
     r = run_envr("exec", ".", "--", "true", cwd=p)
     assert r.returncode != 0 and "changed since allowed" in r.stderr
@@ -87,7 +90,7 @@ def test_an_unchanged_file_says_so_and_keeps_its_trust(isolated: Path) -> None:
 
 def test_the_editor_failing_or_missing_is_one_line_and_allows_nothing(isolated: Path) -> None:
     p = make(isolated)
-    ed = editor(isolated, "ed", "echo 'X = \"1\"' >> \"$1\"; exit 4\n")
+    ed = editor(isolated, "ed", 'echo \'X = "1"\' >> "$1"; exit 4\n')
     r = run_envr("edit", cwd=p, env=env_with(EDITOR=ed))
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "exited with status 4" in r.stderr
     assert run_envr("exec", ".", "--", "true", cwd=p).returncode != 0  # the edited file is not allowed
@@ -101,7 +104,7 @@ def test_an_edit_of_packages_says_when_the_lock_no_longer_fits(isolated: Path) -
     (p / "envr.toml").write_text(TEXT + '[packages]\ntools = { path = "./tools" }\n')
     ok(run_envr("allow", cwd=p))
     ok(run_envr("lock", cwd=p))
-    ed = editor(isolated, "ed", "echo 'more = { path = \"./tools\" }' >> \"$1\"\n")
+    ed = editor(isolated, "ed", 'echo \'more = { path = "./tools" }\' >> "$1"\n')
     r = ok(run_envr("edit", cwd=p, env=env_with(EDITOR=ed)))
     assert "allowed the edited" in r.stderr and "envr.lock is stale" in r.stderr and "run envr lock" in r.stderr
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import typer
-from cli_helpers import ok, run_envr
 
 import envr.cli
+from cli_helpers import ok, run_envr
 from envr.cli.app import app
 
 TYPE_LABEL = re.compile(r"<(bool|str|int|float|list\[|path|int range|float range)")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from cli_helpers import offline_env, ok, project, run_envr, snapshot, wheelhouse
-
 from wheelmaker import make_wheel
 
 TEXT = """\
@@ -47,8 +46,14 @@ def test_outdated_exit_0_when_nothing_would_change_and_1_with_the_changes_writin
 
 def test_outdated_shows_a_newer_version_and_packages_new_to_the_lock(isolated: Path) -> None:
     p, wheels, env = locked_project(isolated)
-    make_wheel(wheels, "daytool", "1.1", {"daytool.py": "def main():\n    print('1.1')\n"},
-               "[console_scripts]\ndaytool = daytool:main\n", requires=("daydep>=1",))
+    make_wheel(
+        wheels,
+        "daytool",
+        "1.1",
+        {"daytool.py": "def main():\n    print('1.1')\n"},
+        "[console_scripts]\ndaytool = daytool:main\n",
+        requires=("daydep>=1",),
+    )
     (p / "envr.toml").write_text(TEXT.replace("daytool==1.0", "daytool>=1.0") + 'dep = "pypi:daydep==1.0"\n')
     ok(run_envr("allow", cwd=p, env=env))
     r = run_envr("outdated", cwd=p, env=env)

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-from cli_helpers import BIN, ENVR, ok, project, run_envr
 
+from cli_helpers import BIN, ENVR, ok, project, run_envr
 from envr.prompt.segment import main, segment
 from shellkit import PROMPT, SYSTEM_PATH, Session, Shell, write_project
 

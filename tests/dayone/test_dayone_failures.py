@@ -20,9 +20,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pexpect
 import pytest
+
 from dayone_kit import (
     SYNC_LIMIT,
     Loopback,
@@ -41,7 +43,6 @@ from dayone_kit import (
     store_entries,
     tool_tarball,
 )
-
 from shellkit import ENVR, PROMPT, Result, Shell
 
 # The loopback server's threads make Python 3.12+ warn about forkpty() in pexpect; its child execs the shell
@@ -174,7 +175,7 @@ def url_entry(url: str, data: bytes) -> str:
 
 
 def a_teammate_on_day_one(
-    tmp: Path, kind: str, broken: str, index: str | None, attempts: Callable[[], int], signature: str, **env: str
+    tmp: Path, kind: str, broken: str, index: str | None, attempts: Callable[[], int], signature: str, **env: Any
 ) -> Day:
     repo = team_project(tmp, broken, index)
     teammate = Teammate(kind, tmp / "teammate", index, **env)

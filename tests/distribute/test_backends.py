@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from oci_kit import Mate, Origin, Registry, builds, clone, needs_registry, start_registry, stop, team_project
 
 
@@ -40,9 +41,7 @@ def test_a_file_layout_is_a_cache_and_a_static_server_over_it_substitutes_read_o
 
 
 @needs_registry
-def test_a_registry_that_asks_for_a_login_gets_the_one_in_the_docker_auth_file(
-    tmp_path: Path, origin: Origin
-) -> None:
+def test_a_registry_that_asks_for_a_login_gets_the_one_in_the_docker_auth_file(tmp_path: Path, origin: Origin) -> None:
     crypt = pytest.importorskip("crypt", reason="the crypt module makes the registry's bcrypt password")
     htpasswd = tmp_path / "htpasswd"
     htpasswd.write_text("alice:" + crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)) + "\n")
@@ -63,7 +62,9 @@ def test_a_registry_that_asks_for_a_login_gets_the_one_in_the_docker_auth_file(
         a.envr("cache", "push", url, cwd=proj)
         podman = a.home / "runtime" / "containers" / "auth.json"  # read before docker's file, as skopeo does
         podman.parent.mkdir(parents=True)
-        podman.write_text(json.dumps({"auths": {f"{reg.host}/private": {"auth": base64.b64encode(b"alice:nope").decode()}}}))
+        podman.write_text(
+            json.dumps({"auths": {f"{reg.host}/private": {"auth": base64.b64encode(b"alice:nope").decode()}}})
+        )
         r = a.envr("cache", "ls", url, ok=False, XDG_RUNTIME_DIR=str(a.home / "runtime"))
         assert r.returncode == 1 and "not authorised" in r.stderr, r.stderr
         assert "2 store paths" in a.envr("cache", "ls", url).stderr
@@ -89,9 +90,13 @@ class TokenServer:
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "envr-test-token-issuer")])
         now = datetime.datetime.now(datetime.UTC)
         self.cert = (
-            x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(self.key.public_key())
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(self.key, hashes.SHA256())
         )
@@ -142,8 +147,16 @@ class TokenServer:
         der = self.cert.public_bytes(serialization.Encoding.DER)
         header = {"typ": "JWT", "alg": "ES256", "x5c": [base64.b64encode(der).decode()]}
         now = int(time.time())
-        claims = {"iss": "envr-test-issuer", "sub": "alice", "aud": "envr-test-registry", "exp": now + 600,
-                  "nbf": now - 60, "iat": now, "jti": str(now), "access": access}
+        claims = {
+            "iss": "envr-test-issuer",
+            "sub": "alice",
+            "aud": "envr-test-registry",
+            "exp": now + 600,
+            "nbf": now - 60,
+            "iat": now,
+            "jti": str(now),
+            "access": access,
+        }
         signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
         r, s = decode_dss_signature(self.key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
         return f"{signing_input}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
@@ -158,8 +171,10 @@ def test_a_registry_with_token_auth_gets_a_bearer_token_for_the_repository_scope
     tmp_path: Path, origin: Origin
 ) -> None:
     tokens = TokenServer(tmp_path, "alice", "s3cret")
-    token_auth = (f"auth:\n  token:\n    realm: {tokens.realm}\n    service: envr-test-registry\n"
-                  f"    issuer: envr-test-issuer\n    rootcertbundle: {tokens.bundle}\n")
+    token_auth = (
+        f"auth:\n  token:\n    realm: {tokens.realm}\n    service: envr-test-registry\n"
+        f"    issuer: envr-test-issuer\n    rootcertbundle: {tokens.bundle}\n"
+    )
     reg = start_registry(tmp_path, auth=token_auth)
     try:
         counter = tmp_path / "builds.txt"
@@ -198,7 +213,9 @@ def test_a_path_with_a_link_to_an_absolute_path_is_skipped_with_one_line(tmp_pat
     (proj / "plain" / "bin").mkdir(parents=True)
     (proj / "plain" / "bin" / "plain").write_text("#!/bin/sh\necho plain\n")
     (proj / "plain" / "bin" / "plain").chmod(0o755)
-    (proj / "envr.toml").write_text('[packages]\nvenvish = { path = "./venvish", bin = [] }\nplain = { path = "./plain" }\n')
+    (proj / "envr.toml").write_text(
+        '[packages]\nvenvish = { path = "./venvish", bin = [] }\nplain = { path = "./plain" }\n'
+    )
     m.envr("allow", cwd=proj)
     synced = m.envr("sync", cwd=proj, ok=False)
     if synced.returncode != 0 and "outside the package" in synced.stderr:

@@ -9,13 +9,13 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from oci_kit import Mate
 
 from envr.errors import EnvrError
 from envr.store.cache import settings
 from envr.store.cache.facts import Facts, FactsError, recipe_hash
 from envr.store.cache.keys import KeyFormatError, PublicKey, SecretKey
 from envr.store.cache.layer import Decompressor, write_layer
+from oci_kit import Mate
 
 NAME = "0123456789abcdef0123456789abcdef-tool-1.0"
 
@@ -24,8 +24,14 @@ def facts(**changes: object) -> Facts:
     recipe = {"kind": "path", "source": {"content": "x"}}
     h = recipe_hash(recipe)
     values: dict[str, object] = dict(
-        path=f"/s/{h[7:39]}-tool-1.0", content_hash="sha256:" + "a" * 64, size=10, references=(),
-        recipe_hash=h, relocatable=True, recipe=recipe, platform="linux-x86_64",
+        path=f"/s/{h[7:39]}-tool-1.0",
+        content_hash="sha256:" + "a" * 64,
+        size=10,
+        references=(),
+        recipe_hash=h,
+        relocatable=True,
+        recipe=recipe,
+        platform="linux-x86_64",
     )
     values.update(changes)
     return Facts(**values)  # type: ignore[arg-type]
@@ -57,8 +63,13 @@ def test_a_signature_covers_every_fact_and_only_a_trusted_key_verifies_it() -> N
     signed = facts().signed(key)
     assert signed.trusted_by([key.public()]) == key.public()
     assert signed.trusted_by([SecretKey.generate("team-1").public()]) is None  # same name, other key
-    for change in ({"content_hash": "sha256:" + "b" * 64}, {"size": 11}, {"relocatable": False},
-                   {"references": (NAME,)}, {"path": "/elsewhere/" + os.path.basename(signed.path)}):
+    for change in (
+        {"content_hash": "sha256:" + "b" * 64},
+        {"size": 11},
+        {"relocatable": False},
+        {"references": (NAME,)},
+        {"path": "/elsewhere/" + os.path.basename(signed.path)},
+    ):
         tampered = Facts(**{**signed.__dict__, **change})
         assert tampered.trusted_by([key.public()]) is None, change
     assert Facts.from_json(signed.to_json(), "here") == signed
@@ -71,8 +82,11 @@ def test_facts_must_hold_together_with_their_name_and_recipe() -> None:
     with pytest.raises(FactsError, match="does not match its recipe hash"):
         facts(path="/s/" + NAME).check_recipe()
     good = facts().to_json()
-    for old, new in ((b'"size": 10', b'"size": -1'), (b'"relocatable": true', b'"relocatable": 1'),
-                     (b'"envr": "store-path/1"', b'"envr": "store-path/9"')):
+    for old, new in (
+        (b'"size": 10', b'"size": -1'),
+        (b'"relocatable": true', b'"relocatable": 1'),
+        (b'"envr": "store-path/1"', b'"envr": "store-path/9"'),
+    ):
         with pytest.raises(FactsError):
             Facts.from_json(good.replace(old, new), "here")
     with pytest.raises(FactsError, match="not a store path name"):

@@ -38,8 +38,14 @@ def unpack_and_run(layout: Path, ref: str, bundle: Path) -> tuple[dict[str, obje
     process = json.loads((bundle / "config.json").read_text())["process"]
     env = dict(e.split("=", 1) for e in process["env"])
     chroot = shutil.which("chroot") or "/usr/sbin/chroot"
-    out = run(chroot, str(bundle / "rootfs"), "sh", "-c", "tool; greet; notes; echo TEAM=$TEAM",
-              env={"PATH": env["PATH"], "TEAM": env.get("TEAM", "")})
+    out = run(
+        chroot,
+        str(bundle / "rootfs"),
+        "sh",
+        "-c",
+        "tool; greet; notes; echo TEAM=$TEAM",
+        env={"PATH": env["PATH"], "TEAM": env.get("TEAM", "")},
+    )
     return process, out
 
 
@@ -49,8 +55,18 @@ def test_an_image_archive_holds_the_base_and_the_store_and_its_tools_run_in_a_ch
     a, proj = project(tmp_path, origin)
     base = busybox_layout(tmp_path / "busybox")
     out = tmp_path / "img.tar"
-    a.envr("image", "--base", f"oci-layout:{base}:latest", "--tag", "team/tools:1", "-o", str(out),
-           "--entrypoint", "tool", cwd=proj)
+    a.envr(
+        "image",
+        "--base",
+        f"oci-layout:{base}:latest",
+        "--tag",
+        "team/tools:1",
+        "-o",
+        str(out),
+        "--entrypoint",
+        "tool",
+        cwd=proj,
+    )
     info = json.loads(run("skopeo", "inspect", f"oci-archive:{out}"))
     store_layers = len(a.store_paths())
     base_layers = len(json.loads(run("skopeo", "inspect", f"oci:{base}:latest"))["Layers"])

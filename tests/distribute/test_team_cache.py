@@ -73,8 +73,10 @@ def test_a_flipped_byte_in_a_layer_blob_is_caught_and_the_teammate_builds(
     import urllib.request
 
     tag = tool
-    req = urllib.request.Request(f"http://{registry.host}/v2/envr-cache/manifests/{tag}",
-                                 headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+    req = urllib.request.Request(
+        f"http://{registry.host}/v2/envr-cache/manifests/{tag}",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+    )
     layer = json.load(urllib.request.urlopen(req, timeout=10))["layers"][0]["digest"]
     blob = registry.blob_file(layer)
     data = bytearray(blob.read_bytes())
@@ -93,8 +95,7 @@ def test_a_flipped_byte_in_a_layer_blob_is_caught_and_the_teammate_builds(
     assert "substituted " in r.stderr and "greet" in r.stderr
     assert "0 bad" in d.envr("store", "verify").stderr
     assert not d.leftovers()
-    ENV = {"ENVR_TRUSTED_PUBLIC_KEYS": key}
-    v = a.envr("cache", "verify", registry.url("envr-cache"), ok=False, **ENV)
+    v = a.envr("cache", "verify", registry.url("envr-cache"), ok=False, ENVR_TRUSTED_PUBLIC_KEYS=key)
     assert v.returncode == 1 and f"BAD oci://{registry.host}/envr-cache: blob {layer}" in v.stdout, v.stdout + v.stderr
     assert "1 bad" in v.stderr
 
@@ -124,8 +125,10 @@ def test_a_path_that_holds_its_own_store_path_goes_only_to_a_store_at_the_same_d
     tmp_path: Path, registry: Registry, origin: Origin
 ) -> None:
     counter = tmp_path / "builds.txt"
-    fixed = ('where = { path = "./src", build = "mkdir -p $out/bin && printf \'#!/bin/sh\\\\necho %s\\\\n\' $out '
-             f'> $out/bin/where && chmod +x $out/bin/where && echo where >> {counter}" }}\n')
+    fixed = (
+        'where = { path = "./src", build = "mkdir -p $out/bin && printf \'#!/bin/sh\\\\necho %s\\\\n\' $out '
+        f'> $out/bin/where && chmod +x $out/bin/where && echo where >> {counter}" }}\n'
+    )
     shared_store = tmp_path / "shared-store"
     a = Mate(tmp_path, "a", store=shared_store)
     proj = team_project(tmp_path / "a" / "proj", origin, counter, extra=fixed)

@@ -9,10 +9,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from gc_helpers import ENVR, fake_path, fake_paths, ok, run_envr, store_names, write_project
-
 from envr.history import generations
 from envr.store import looks_valid, registry
+from gc_helpers import ENVR, fake_path, fake_paths, ok, run_envr, store_names, write_project
 
 
 def _root(project_dir: Path, paths: dict[str, str]) -> None:

@@ -4,7 +4,7 @@ The protocol (store/gc.py): the prompt checks the markers, records its generatio
 markers again holding the store flock shared (flocks.valid_under_flock) and trusts only what is still marked.
 gc holds the flock exclusively from before it reads the roots until it has removed the markers of what it
 deletes. The first tests pin gc's side of that deterministically; the race test drives the real prompt core
-and needs the prompt's side (being reworked on another branch): it is marked xfail until that lands."""
+(prompt/activate.py rechecks under the flock) against a real gc, many rounds."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from envr.store import flocks
 from integrity_helpers import USER, World, tool_files, wait_until, world
@@ -71,11 +69,6 @@ def test_the_confirmation_works_where_the_store_cannot_be_written(world: World) 
     assert os.stat(world.store / ".gc.flock").st_uid == os.getuid()  # nothing was created as that uid
 
 
-@pytest.mark.xfail(
-    reason="D9 needs the prompt core to call flocks.valid_under_flock after recording its generation "
-    "(prompt rework branch); gc's side is in place",
-    strict=False,
-)
 def test_gc_racing_prompts_never_leaves_a_path_entry_into_a_deleted_store_path(world: World) -> None:
     big_env = "[env]\n" + "".join(f'V{i} = "value {i}"\n' for i in range(5000))  # a long check-to-record window
     p = world.project("P", big_env + '[packages]\na = { path = "./tree" }\n', tool_files())

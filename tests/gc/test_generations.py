@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gc_helpers import ok, run_envr, write_project
-
 from envr.history import generations
+from gc_helpers import ok, run_envr, write_project
 
 
 def _snapshot(root: Path) -> dict[str, int]:

@@ -2,39 +2,26 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gc_helpers import ok, run_envr, tool_dir, write_project
 
-pexpect = pytest.importorskip("pexpect")
+from gc_helpers import ok, run_envr, tool_dir, write_project
+from shellkit import Session, Shell
+
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 
 
-def _bash(cwd: Path) -> pexpect.spawn:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ENVR_") or k == "ENVR_STORE"}
-    env["PATH"] = f"{Path(sys.executable).parent}:/usr/bin:/bin"
-    env["PS1"] = "PROMPT> "
-    env["TERM"] = "dumb"
-    bash = pexpect.spawn("bash", ["--norc", "--noprofile", "-i"], env=env, cwd=str(cwd), encoding="utf-8", timeout=30)
-    bash.expect_exact("PROMPT> ")
-    bash.sendline('eval "$(envr hook bash)"')
-    bash.expect_exact("PROMPT> ")
-    return bash
-
-
-def _run(bash: pexpect.spawn, line: str, *expect: str) -> str:
-    """Send line, wait for each expected text and the next prompt; returns everything printed."""
-    bash.sendline(line)
-    seen = []
-    for text in (*expect, "PROMPT> "):
-        bash.expect_exact(text)
-        seen.append(f"{bash.before}{bash.after}")
-    return "".join(seen)
+@pytest.fixture
+def bash(isolated: Path) -> Iterator[Shell]:
+    session = Session.following_environ("bash", isolated)
+    try:
+        yield session.shell()
+    finally:
+        session.close()
 
 
 def _new_version(project: Path, version: str, extra: str = "") -> None:
@@ -42,48 +29,54 @@ def _new_version(project: Path, version: str, extra: str = "") -> None:
     write_project(project, version, extra, allow=False)
 
 
-def test_five_generations_rollback_and_switch_at_the_next_prompt(isolated: Path) -> None:
+def _says(sh: Shell, line: str, text: str) -> list[str]:
+    """Run line; assert text is in what it printed; return the hook's lines after it."""
+    res = sh.run(line)
+    assert text in res.out, res
+    return res.hook
+
+
+def test_five_generations_rollback_and_switch_at_the_next_prompt(isolated: Path, bash: Shell) -> None:
     project = isolated / "proj"
     write_project(project, "1", allow=False)
-    bash = _bash(isolated)
-    try:
-        _run(bash, f"cd {project} && envr allow", "allowed")
-        _run(bash, "tool", "tool 1")
-        for v in ("2", "3", "4", "5"):
-            _new_version(project, v, '[env]\nGREETING = "hi"\n' if v == "4" else "")
-            _run(bash, "envr allow", "allowed")
-            _run(bash, "tool", f"tool {v}")
-        listing = _run(bash, "envr generations", "(current)")
-        assert "+tool 5  -tool 4" in listing and "+GREETING" in listing
-        _run(bash, "echo GREETING=${GREETING-unset}", "GREETING=unset")  # 5 dropped it again
+    _says(bash, f"cd {bash.q(project)} && envr allow", "allowed")
+    _says(bash, "tool", "tool 1")
+    for v in ("2", "3", "4", "5"):
+        _new_version(project, v, '[env]\nGREETING = "hi"\n' if v == "4" else "")
+        _says(bash, "envr allow", "allowed")
+        _says(bash, "tool", f"tool {v}")
+    listing = bash.run("envr generations").out
+    assert "(current)" in listing and "+tool 5  -tool 4" in listing and "+GREETING" in listing
+    assert bash.var("GREETING") is None  # 5 dropped it again
 
-        out = _run(bash, "envr rollback", "rolled back to generation 4")
-        assert "pinned to older generation 4 (latest 5)" in out  # the load message at the next prompt
-        _run(bash, "tool", "tool 4")
-        _run(bash, "echo GREETING=${GREETING-unset}", "GREETING=hi")
-        _run(bash, "envr status", "pinned older generation 4 (latest 5)")
+    hook = _says(bash, "envr rollback", "rolled back to generation 4")
+    assert any("pinned to older generation 4 (latest 5)" in line for line in hook), hook  # the next prompt says so
+    _says(bash, "tool", "tool 4")
+    assert bash.var("GREETING") == "hi"
+    _says(bash, "envr status", "pinned older generation 4 (latest 5)")
 
-        _run(bash, "envr switch-generation 2", "switched to generation 2")
-        _run(bash, "tool", "tool 2")
-        _run(bash, "envr switch-generation 9; echo rc=$?", "has no generation 9", "rc=1")
-        _run(bash, "tool", "tool 2")  # nothing changed
-        _run(bash, "envr generations --delete 2; echo rc=$?", "cannot be deleted", "rc=1")
-        _run(bash, "envr rollback", "generation 1")
-        _run(bash, "tool", "tool 1")
-        _run(bash, "envr rollback; echo rc=$?", "nothing to roll back to", "rc=1")
+    _says(bash, "envr switch-generation 2", "switched to generation 2")
+    _says(bash, "tool", "tool 2")
+    _says(bash, "envr switch-generation 9", "has no generation 9")
+    assert bash.status() == 1
+    _says(bash, "tool", "tool 2")  # nothing changed
+    _says(bash, "envr generations --delete 2", "cannot be deleted")
+    assert bash.status() == 1
+    _says(bash, "envr rollback", "generation 1")
+    _says(bash, "tool", "tool 1")
+    _says(bash, "envr rollback", "nothing to roll back to")
+    assert bash.status() == 1
 
-        _run(bash, "envr sync", "unpinned")
-        _run(bash, "tool", "tool 5")
-        _run(bash, "envr generations --keep-last 2", "deleted 3 generations")
-        _run(bash, "envr switch-generation 2; echo rc=$?", "has no generation 2", "rc=1")
-        _run(bash, "cd .. && type tool || echo GONE", "GONE")
-    finally:
-        bash.sendline("exit")
-        bash.close(force=True)
+    _says(bash, "envr sync", "unpinned")
+    _says(bash, "tool", "tool 5")
+    _says(bash, "envr generations --keep-last 2", "deleted 3 generations")
+    _says(bash, "envr switch-generation 2", "has no generation 2")
+    bash.cd("..")  # the hook runs at the next prompt, not within the line that changed directory
+    _says(bash, "type tool || echo GONE", "GONE")
 
 
 def test_the_profile_is_on_path_after_project_entries_and_a_rollback_shows_at_the_next_prompt(
-    isolated: Path,
+    isolated: Path, bash: Shell
 ) -> None:
     hello1 = tool_dir(isolated / "hello1" / "bin", "hello", "1").parent  # path: DIR exposes DIR/bin/*
     hello2 = tool_dir(isolated / "hello2" / "bin", "hello", "2").parent
@@ -91,22 +84,17 @@ def test_the_profile_is_on_path_after_project_entries_and_a_rollback_shows_at_th
     project = write_project(isolated / "proj", "1")
     tool_dir(isolated / "other" / "bin", "tool", "profile")
     ok("profile", "install", f"path:{isolated / 'other'}", cwd=isolated)
-    bash = _bash(isolated)
-    try:
-        _run(bash, "hello", "hello 1")
-        ok("profile", "install", f"hello1=path:{hello2}", cwd=isolated)  # same name: replaced
-        _run(bash, "hello", "hello 2")  # no reload needed: PATH names the profile's current link
-        _run(bash, "tool", "tool profile")
-        _run(bash, f"cd {project}", "loaded")
-        _run(bash, "tool", "tool 1")  # the project's entry comes before the profile's
-        _run(bash, "hello", "hello 2")
-        ok("profile", "rollback", cwd=isolated)
-        _run(bash, "hello", "hello 1")
-        _run(bash, "cd ..", "unloaded")
-        _run(bash, "tool", "tool profile")
-        out = _run(bash, "echo P=$PATH", "P=")
-        assert out.split("P=")[-1].count("profile/current/bin") == 1  # once, however many reloads
-    finally:
-        bash.sendline("exit")
-        bash.close(force=True)
+    bash.enter()  # installed from outside this shell: its next prompt notices the new profile
+    _says(bash, "hello", "hello 1")
+    ok("profile", "install", f"hello1=path:{hello2}", cwd=isolated)  # same name: replaced
+    _says(bash, "hello", "hello 2")  # no reload needed: PATH names the profile's current link
+    _says(bash, "tool", "tool profile")
+    assert any("loaded" in line for line in bash.cd(project).hook)
+    _says(bash, "tool", "tool 1")  # the project's entry comes before the profile's
+    _says(bash, "hello", "hello 2")
+    ok("profile", "rollback", cwd=isolated)
+    _says(bash, "hello", "hello 1")
+    assert any("unloaded" in line for line in bash.cd("..").hook)
+    _says(bash, "tool", "tool profile")
+    assert sum("profile/current/bin" in entry for entry in bash.path()) == 1  # once, however many reloads
     assert run_envr("profile", "list", cwd=isolated).stdout.count("path:") == 2

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gc_helpers import ok, run_envr, tool_dir
-
 from envr.history import profile
+from gc_helpers import ok, run_envr, tool_dir
 
 
 def _tools(isolated: Path) -> tuple[Path, Path]:

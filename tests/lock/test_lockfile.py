@@ -23,13 +23,25 @@ colorama==0.4.6 ; sys_platform == 'win32' \\
 
 
 def sample() -> Lock:
-    return Lock(section_hash({"black": "pypi:black==24.8.0"}), {
-        "black": {"kind": "pypi", "entry": '"pypi:black==24.8.0"', "version": "24.8.0", "python": "3.11",
-                  "requirements": ["black==24.8.0", "colorama==0.4.6 ; sys_platform == 'win32'"],
-                  "hashes": ["black==24.8.0 sha256:aaaa"]},
-        "we ird\"name": {"kind": "npm", "entry": '"npm:x@1.0.0"', "version": "1.0.0",
-                         "tree": {"node_modules/x": '{"integrity":"sha512-\\u007f","version":"1.0.0"}'}},
-    })
+    return Lock(
+        section_hash({"black": "pypi:black==24.8.0"}),
+        {
+            "black": {
+                "kind": "pypi",
+                "entry": '"pypi:black==24.8.0"',
+                "version": "24.8.0",
+                "python": "3.11",
+                "requirements": ["black==24.8.0", "colorama==0.4.6 ; sys_platform == 'win32'"],
+                "hashes": ["black==24.8.0 sha256:aaaa"],
+            },
+            'we ird"name': {
+                "kind": "npm",
+                "entry": '"npm:x@1.0.0"',
+                "version": "1.0.0",
+                "tree": {"node_modules/x": '{"integrity":"sha512-\\u007f","version":"1.0.0"}'},
+            },
+        },
+    )
 
 
 def test_render_is_toml_that_parses_back_to_the_same_lock() -> None:
@@ -49,19 +61,26 @@ def test_one_fact_per_line_sorted() -> None:
 def test_parse_compiled_gives_sorted_requirements_and_one_hash_per_artifact() -> None:
     requirements, hashes = parse_compiled(COMPILED)
     assert requirements == ["black==24.8.0", "click==8.1.7", "colorama==0.4.6 ; sys_platform == 'win32'"]
-    assert hashes == ["black==24.8.0 sha256:aaaa", "black==24.8.0 sha256:bbbb", "click==8.1.7 sha256:cccc",
-                      "colorama==0.4.6 sha256:dddd"]
+    assert hashes == [
+        "black==24.8.0 sha256:aaaa",
+        "black==24.8.0 sha256:bbbb",
+        "click==8.1.7 sha256:cccc",
+        "colorama==0.4.6 sha256:dddd",
+    ]
     text = locked_requirements({"requirements": requirements, "hashes": hashes})
     assert "colorama==0.4.6 ; sys_platform == 'win32' --hash=sha256:dddd" in text
     assert "black==24.8.0 --hash=sha256:aaaa --hash=sha256:bbbb" in text
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("version = [", "cannot parse"),
-    ('version = 2\npackages_hash = "x"\n', "lock format version 2, but this envr reads version 1"),
-    ("version = 1\n", "missing packages_hash"),
-    ('version = 1\npackages_hash = "x"\n[packages.a]\nkind = "pypi"\n', "packages.a is incomplete"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("version = [", "cannot parse"),
+        ('version = 2\npackages_hash = "x"\n', "lock format version 2, but this envr reads version 1"),
+        ("version = 1\n", "missing packages_hash"),
+        ('version = 1\npackages_hash = "x"\n[packages.a]\nkind = "pypi"\n', "packages.a is incomplete"),
+    ],
+)
 def test_bad_locks_say_what_is_wrong_and_name_envr_lock(text: str, message: str) -> None:
     with pytest.raises(LockError) as err:
         parse(text, "/p/envr.lock")

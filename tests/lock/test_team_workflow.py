@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,9 +46,7 @@ def store_paths(stdout: str) -> dict[str, str]:
 
 
 @needs_node
-def test_two_clones_with_one_lock_get_identical_store_paths_and_files(
-    isolated: Path, wheelhouse: Path
-) -> None:
+def test_two_clones_with_one_lock_get_identical_store_paths_and_files(isolated: Path, wheelhouse: Path) -> None:
     origin = make_repo(isolated / "origin", with_npm=True)
     ok(git("init", "-q", "-b", "main", cwd=origin))
     ok(git("add", "-A", cwd=origin))
@@ -79,12 +78,14 @@ def test_two_clones_with_one_lock_get_identical_store_paths_and_files(
     synced_b = store_paths(ok(run_envr("sync", cwd=b, env=env_b)).stdout)
 
     assert set(synced_a) == {"demo", "tools", "greet", "npmdemo"}
-    assert {n: os.path.basename(p) for n, p in synced_a.items()} == {n: os.path.basename(p) for n, p in synced_b.items()}
+    assert {n: os.path.basename(p) for n, p in synced_a.items()} == {
+        n: os.path.basename(p) for n, p in synced_b.items()
+    }
     for name in synced_a:
         if name == "demo":  # compiled bytecode records where it was compiled: compare the sources and scripts
             continue
         assert tree_hash(synced_a[name]) == tree_hash(synced_b[name]), name
-    site = "venv/lib/python3.11/site-packages"
+    site = f"venv/lib/python{sys.version_info.major}.{sys.version_info.minor}/site-packages"  # envr's own Python
     for rel in (f"{site}/lockdep.py", f"{site}/lockdemo.py", ".envr/bin/lockdemo"):
         assert (Path(synced_a["demo"]) / rel).read_bytes() == (Path(synced_b["demo"]) / rel).read_bytes()
     r = ok(run_envr("exec", ".", "--", "lockdemo", cwd=b, env=env_b))
@@ -104,7 +105,9 @@ def test_sync_refuses_a_stale_lock_and_a_package_missing_from_it(isolated: Path,
     assert r.returncode == 1
     assert "envr.lock is stale (other: in envr.toml, not in envr.lock); run envr lock" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
-    assert not (isolated / "store").exists() or not any(n.endswith("-other-2.0") for n in os.listdir(isolated / "store"))
+    assert not (isolated / "store").exists() or not any(
+        n.endswith("-other-2.0") for n in os.listdir(isolated / "store")
+    )
 
 
 def test_no_lock_resolves_from_envr_toml_as_before(isolated: Path, wheelhouse: Path) -> None:
@@ -313,8 +316,7 @@ def test_export_github_appends_env_and_path_files_that_parse_back(isolated: Path
     (p / "bin").mkdir(parents=True)
     (p / "tools").mkdir()
     (p / "envr.toml").write_text(
-        'version = 1\n[env]\nPLAIN = "a=b c"\nMULTI = "line one\\nline two\\nEOF"\n[path]\n'
-        'prepend = ["bin", "tools"]\n'
+        'version = 1\n[env]\nPLAIN = "a=b c"\nMULTI = "line one\\nline two\\nEOF"\n[path]\nprepend = ["bin", "tools"]\n'
     )
     ok(run_envr("allow", cwd=p))
     gh_env, gh_path = isolated / "gh-env", isolated / "gh-path"

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from runtime_kit import NodeMirror, machine_node, node_tarball
 
-from sources.sources_helpers import World, serve
+from runtime_kit import NodeMirror, machine_node, node_tarball
+from sources_helpers import World, serve
 
 
 @pytest.fixture(scope="session")

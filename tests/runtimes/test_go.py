@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sources.sources_helpers import World, one_error
+from sources_helpers import World, one_error
 
 
 def project(world: World, name: str, text: str) -> Path:

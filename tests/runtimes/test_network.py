@@ -9,7 +9,7 @@ import tomllib
 
 import pytest
 
-from sources.sources_helpers import World
+from sources_helpers import World
 
 
 @pytest.mark.network

@@ -6,8 +6,7 @@ import tomllib
 from pathlib import Path
 
 from runtime_kit import NodeMirror
-
-from sources.sources_helpers import World, one_error
+from sources_helpers import World, one_error
 
 
 def env_of(mirror: NodeMirror, **extra: str) -> dict[str, str]:

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from runtime_kit import NodeMirror
 
 from envr_testing import make_npm_tarball
-from sources.sources_helpers import World, one_error
+from runtime_kit import NodeMirror
+from sources_helpers import World, one_error
 
 pexpect = pytest.importorskip("pexpect")
 pytestmark = pytest.mark.skipif(shutil.which("npm") is None or shutil.which("bash") is None, reason="needs npm, bash")

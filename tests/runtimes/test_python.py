@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from sources.sources_helpers import World, one_error, python_wheel, uv_world
+from sources_helpers import World, one_error, python_wheel, uv_world
 
 
 def project(world: World, name: str, text: str) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 
 from envr.store.sources._runtime import current_platform
-from sources.sources_helpers import HELLO, World, one_error, serve, sha256
+from sources_helpers import HELLO, World, one_error, serve, sha256
 
 
 def test_this_platforms_row_realises_and_the_lock_keeps_every_row(world: World) -> None:

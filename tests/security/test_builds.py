@@ -118,15 +118,15 @@ def test_a_daemon_forked_by_a_build_does_not_outlive_the_sync(world: World, how:
     r = world.envr("sync", cwd=root)
 
     assert r.returncode == 0, r.stderr
-    daemon = read_pid(pid_file)
+    pid = read_pid(pid_file)
     try:
-        assert wait_until(lambda: not pid_alive(daemon), 5), "the build's daemon is still running after the sync"
+        assert wait_until(lambda: not pid_alive(pid), 5), "the build's daemon is still running after the sync"
         time.sleep(3)
         assert not (registered_path(world, "-b-local") / "DAEMON").exists()
         verify = world.envr("store", "verify", cwd=root)
         assert verify.returncode == 0, verify.stdout + verify.stderr
     finally:
-        stop_leftover(daemon)
+        stop_leftover(pid)
 
 
 # --- D21: modes ---------------------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ FRAGMENTS = [
     " ",
     "",
 ]
-CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+CHARS = st.characters(codec="utf-8", exclude_characters="\x00")
 VALUE = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(CHARS, max_size=8)), max_size=6).map("".join)
 
 

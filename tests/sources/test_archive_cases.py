@@ -10,10 +10,19 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from sources_helpers import HELLO, M, World, chain, escaping_links, one_error, snapshot, tar_of, url_entry, zip_of
 
-TAR_MODES = {".tar.gz": "w:gz", ".tgz": "w:gz", ".tar.xz": "w:xz", ".txz": "w:xz", ".tar.bz2": "w:bz2",
-             ".tbz2": "w:bz2", ".tbz": "w:bz2", ".tar": "w"}
+TAR_MODES = {
+    ".tar.gz": "w:gz",
+    ".tgz": "w:gz",
+    ".tar.xz": "w:xz",
+    ".txz": "w:xz",
+    ".tar.bz2": "w:bz2",
+    ".tbz2": "w:bz2",
+    ".tbz": "w:bz2",
+    ".tar": "w",
+}
 TOOL = M("bin/hello", data=HELLO, mode=0o755)
 
 
@@ -116,8 +125,12 @@ def test_a_link_made_harmless_then_redirected_by_a_later_link_is_caught_by_the_f
 
 
 def test_hard_link_to_an_earlier_member_and_inner_links_still_work(world: World) -> None:
-    members = [TOOL, M("bin/hello2", "hardlink", target="bin/hello"), M("lib/h", "symlink", target="../bin/hello"),
-               M("bin/h3", "symlink", target="../lib/h")]
+    members = [
+        TOOL,
+        M("bin/hello2", "hardlink", target="bin/hello"),
+        M("lib/h", "symlink", target="../bin/hello"),
+        M("bin/h3", "symlink", target="../lib/h"),
+    ]
     root, _ = project_with(world, ".tar.gz", members)
     assert world.run("sync", cwd=root).returncode == 0
     [path] = world.registered()
@@ -129,8 +142,12 @@ def test_hard_link_to_an_earlier_member_and_inner_links_still_work(world: World)
 
 @pytest.mark.parametrize("suffix", [".tar.gz", ".zip"])
 def test_modes_lose_setuid_setgid_sticky_and_wide_write_and_ownership_is_ours(world: World, suffix: str) -> None:
-    members = [M("bin", "dir", mode=0o1777), M("bin/hello", data=HELLO, mode=0o6777, uid=4242),
-               M("share", "dir", mode=0o2777), M("share/ww", mode=0o666, uid=4242)]
+    members = [
+        M("bin", "dir", mode=0o1777),
+        M("bin/hello", data=HELLO, mode=0o6777, uid=4242),
+        M("share", "dir", mode=0o2777),
+        M("share/ww", mode=0o666, uid=4242),
+    ]
     root, _ = project_with(world, suffix, members)
     assert world.run("sync", cwd=root).returncode == 0
     [path] = world.registered()

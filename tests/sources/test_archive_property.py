@@ -15,20 +15,21 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sources_helpers import M, escaping_links, snapshot, tar_of, zip_of
 
 from envr.errors import EnvrError
 from envr.store.sources._archive import unpack
+from sources_helpers import M, escaping_links, snapshot, tar_of, zip_of
 
 WHAT = "packages.t (https://example.org/t.tgz)"
 NAMES = st.lists(st.sampled_from(["a", "b", "bin", "x", "a0", ".", "k1_3"]), min_size=1, max_size=3).map("/".join)
 UPS = st.integers(1, 6).map(lambda n: "/".join([".."] * n))
-SPELL = {
+SPELL: dict[str, Callable[[str], str]] = {
     "up": lambda p: f"{p}/..",
     "up-dot": lambda p: f"{p}/../.",
     "dot-up": lambda p: f"./{p}/..",
@@ -53,11 +54,16 @@ def archives(draw: st.DrawFn, hardlinks: bool) -> list[M]:
             members.append(M(name, data=b"f%d\n" % i, mode=draw(st.sampled_from([0o644, 0o6755, 0o666, 0o000]))))
             regular.append(name)
         elif op == "symlink":
-            target = draw(st.one_of(
-                st.sampled_from(outside_abs), UPS, NAMES, UPS.map(lambda u: f"{u}/victim"),
-                st.sampled_from(["a/..", "a/../.", "./a/..", "a/../..", "bin/../..", ".", "a//.."]),
-                (st.sampled_from(links) if links else NAMES).map(lambda t: f"{t}/.."),
-            ))
+            target = draw(
+                st.one_of(
+                    st.sampled_from(outside_abs),
+                    UPS,
+                    NAMES,
+                    UPS.map(lambda u: f"{u}/victim"),
+                    st.sampled_from(["a/..", "a/../.", "./a/..", "a/../..", "bin/../..", ".", "a//.."]),
+                    (st.sampled_from(links) if links else NAMES).map(lambda t: f"{t}/.."),
+                )
+            )
             members.append(M(name, "symlink", target=target))
             links.append(name)
         elif op == "chain":
@@ -69,11 +75,14 @@ def archives(draw: st.DrawFn, hardlinks: bool) -> list[M]:
         elif op == "through" and links:
             members.append(M(f"{draw(st.sampled_from(links))}/{draw(st.sampled_from(outside_rel))}", data=b"OWNED\n"))
         elif op == "hardlink":
-            target = draw(st.one_of(
-                st.sampled_from(regular), st.sampled_from(links or ["bin"]),
-                st.sampled_from(["VICTIM/secret", "victim/secret", "../victim/secret"]),
-                (st.sampled_from(links) if links else NAMES).map(lambda t: f"{t}/victim/secret"),
-            ))
+            target = draw(
+                st.one_of(
+                    st.sampled_from(regular),
+                    st.sampled_from(links or ["bin"]),
+                    st.sampled_from(["VICTIM/secret", "victim/secret", "../victim/secret"]),
+                    (st.sampled_from(links) if links else NAMES).map(lambda t: f"{t}/victim/secret"),
+                )
+            )
             members.append(M(name, "hardlink", target=target, mode=0o777, uid=4242))
     return members
 

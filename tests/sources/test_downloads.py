@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from sources_helpers import HELLO, Server, World, one_error, serve, silent_port, tar_of, url_entry, wait_for
 from sources_helpers import M as Member
 
@@ -140,7 +141,9 @@ def test_a_bad_setting_is_one_line(world: World, server: Server, var: str, value
     one_error(world.run("sync", cwd=root, extra={var: value}), var, repr(value))
 
 
-def interrupt_when_requested(world: World, server: Server, args: tuple[str, ...], root: Path, n: int) -> tuple[int, str]:
+def interrupt_when_requested(
+    world: World, server: Server, args: tuple[str, ...], root: Path, n: int
+) -> tuple[int, str]:
     proc = world.popen(*args, cwd=root)
     try:
         assert wait_for(lambda: len(server.requests) >= n, 30), "the downloads never started"
@@ -155,8 +158,9 @@ def interrupt_when_requested(world: World, server: Server, args: tuple[str, ...]
 
 @pytest.mark.parametrize("how", ["hang", "trickle"])
 def test_ctrl_c_stops_envr_sync_while_downloads_run_in_worker_threads(world: World, server: Server, how: str) -> None:
-    entries = [url_entry(f"t{i}", server.put(f"t{i}.tar.gz", DATA + bytes([i]), how), DATA + bytes([i]))
-               for i in range(3)]
+    entries = [
+        url_entry(f"t{i}", server.put(f"t{i}.tar.gz", DATA + bytes([i]), how), DATA + bytes([i])) for i in range(3)
+    ]
     root = world.project("p", "\n".join(entries))
     code, err = interrupt_when_requested(world, server, ("sync",), root, 3)
     assert code != 0, err

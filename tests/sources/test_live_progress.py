@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from sources_helpers import ENVR, World, python_wheel, uv_world
 
 from envr.progress import Reporter
+from sources_helpers import ENVR, World, python_wheel, uv_world
 
 
 def test_each_running_package_has_its_own_line_and_a_message_clears_the_block() -> None:
@@ -22,8 +22,10 @@ def test_each_running_package_has_its_own_line_and_a_message_clears_the_block() 
     r.phase("black", "resolving")
     text = stream.getvalue()
     assert "envr: \u22ef ruff: downloading ruff 11.0 MiB (0s)" in text
-    assert text.endswith("\r\x1b[2K" + "\x1b[1A\x1b[2K" * 0 + "envr: \u22ef ruff: downloading ruff 11.0 MiB (0s)\n"
-                         "\x1b[2Kenvr: \u22ef black: resolving (0s)")
+    assert text.endswith(
+        "\r\x1b[2K" + "\x1b[1A\x1b[2K" * 0 + "envr: \u22ef ruff: downloading ruff 11.0 MiB (0s)\n"
+        "\x1b[2Kenvr: \u22ef black: resolving (0s)"
+    )
     r.say("realised ruff in 1.0s")
     assert stream.getvalue().endswith("\r\x1b[2K\x1b[1A\x1b[2Kenvr: realised ruff in 1.0s\n")
     r.phase("ruff", None)
@@ -55,7 +57,8 @@ def world(tmp_path: Path) -> World:
 
 
 def test_a_pypi_install_on_a_terminal_shows_its_live_line(world: World) -> None:
-    pexpect = pytest.importorskip("pexpect")
+    import pexpect
+
     root = world.project("p", 'livetool = "pypi:livetool==1.0"')
     child = pexpect.spawn(ENVR, ["sync"], cwd=str(root), env={**world.env, "PWD": str(root)}, timeout=120)
     child.expect(pexpect.EOF)

@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 from sources_helpers import World, python_wheel, uv_world
 
 

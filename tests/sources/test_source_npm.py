@@ -16,8 +16,9 @@ from envr.store.sources import source_for
 from envr.store.sources.base import PackageSpec, RealiseContext
 from envr.store.sources.npm import SOURCE, split_spec
 
-needs_node = pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None,
-                                reason="node and npm are not installed")
+needs_node = pytest.mark.skipif(
+    shutil.which("node") is None or shutil.which("npm") is None, reason="node and npm are not installed"
+)
 
 
 def spec(entry: dict[str, Any], root: Path | str = "/proj") -> PackageSpec:
@@ -30,16 +31,28 @@ def tarball(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("npm")
     src = base / "src"
     src.mkdir()
-    (src / "package.json").write_text(json.dumps({
-        "name": "envr-npm-demo", "version": "1.2.3", "bin": {"envr-npm-demo": "cli.js"}, "license": "MIT",
-    }))
+    (src / "package.json").write_text(
+        json.dumps(
+            {
+                "name": "envr-npm-demo",
+                "version": "1.2.3",
+                "bin": {"envr-npm-demo": "cli.js"},
+                "license": "MIT",
+            }
+        )
+    )
     (src / "cli.js").write_text("#!/usr/bin/env node\nconsole.log('hello from npm', __dirname);\n")
     (src / "cli.js").chmod(0o755)
     vendor = base / "project" / "vendor"
     vendor.mkdir(parents=True)
     env = {**os.environ, "npm_config_cache": str(base / "npm-cache")}
-    subprocess.run(["npm", "pack", "--pack-destination", str(vendor), str(src)], check=True, capture_output=True,
-                   env=env, timeout=120)
+    subprocess.run(
+        ["npm", "pack", "--pack-destination", str(vendor), str(src)],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
     made = vendor / "envr-npm-demo-1.2.3.tgz"
     assert made.is_file()
     return made
@@ -54,25 +67,52 @@ def test_source_for_finds_it() -> None:
     assert source_for("npm") is SOURCE
 
 
-@pytest.mark.parametrize(("value", "parts"), [
-    ("prettier@3.3.3", ("prettier", "3.3.3")),
-    ("@scope/pkg@1.2.3", ("@scope/pkg", "1.2.3")),
-    ("@scope/pkg", ("@scope/pkg", None)),
-    ("prettier", ("prettier", None)),
-])
+@pytest.mark.parametrize(
+    ("value", "parts"),
+    [
+        ("prettier@3.3.3", ("prettier", "3.3.3")),
+        ("@scope/pkg@1.2.3", ("@scope/pkg", "1.2.3")),
+        ("@scope/pkg", ("@scope/pkg", None)),
+        ("prettier", ("prettier", None)),
+    ],
+)
 def test_split_spec(value: str, parts: tuple[str, str | None]) -> None:
     assert split_spec(value) == parts
 
 
-@pytest.mark.parametrize("value", ["prettier@3.3.3", "@angular/cli@18.2.8", "cowsay", "typescript@^5", "x@latest",
-                                   "./vendor/pkg-1.0.0.tgz", "../pkg.tar.gz", "/abs/pkg-1.0.0.tgz"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "prettier@3.3.3",
+        "@angular/cli@18.2.8",
+        "cowsay",
+        "typescript@^5",
+        "x@latest",
+        "./vendor/pkg-1.0.0.tgz",
+        "../pkg.tar.gz",
+        "/abs/pkg-1.0.0.tgz",
+    ],
+)
 def test_validate_accepts(value: str) -> None:
     SOURCE.validate(spec({"npm": value}))
 
 
-@pytest.mark.parametrize("value", ["", "   ", "prettier@", "pretty printer@1.0.0", "github:user/repo",
-                                   "@scope@1.0.0", "@/pkg@1.0", ".hidden@1.0.0", "pkg@1.0 2.0", "./some-folder",
-                                   "https://example.com/x.git"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "   ",
+        "prettier@",
+        "pretty printer@1.0.0",
+        "github:user/repo",
+        "@scope@1.0.0",
+        "@/pkg@1.0",
+        ".hidden@1.0.0",
+        "pkg@1.0 2.0",
+        "./some-folder",
+        "https://example.com/x.git",
+    ],
+)
 def test_validate_rejects(value: str) -> None:
     with pytest.raises(ProjectFileError) as err:
         SOURCE.validate(spec({"npm": value}))
@@ -87,13 +127,16 @@ def test_validate_rejects_non_string_and_unknown_keys() -> None:
         SOURCE.validate(spec({"npm": "prettier", "version": "3.3.3"}))
 
 
-@pytest.mark.parametrize(("value", "version"), [
-    ("prettier@3.3.3", "3.3.3"),
-    ("@scope/pkg@1.2.3-beta.1", "1.2.3-beta.1"),
-    ("prettier@^3.3.3", "unpinned"),
-    ("prettier@latest", "unpinned"),
-    ("prettier", "unpinned"),
-])
+@pytest.mark.parametrize(
+    ("value", "version"),
+    [
+        ("prettier@3.3.3", "3.3.3"),
+        ("@scope/pkg@1.2.3-beta.1", "1.2.3-beta.1"),
+        ("prettier@^3.3.3", "unpinned"),
+        ("prettier@latest", "unpinned"),
+        ("prettier", "unpinned"),
+    ],
+)
 def test_version(value: str, version: str) -> None:
     assert SOURCE.version(spec({"npm": value})) == version
 
@@ -111,9 +154,14 @@ def test_tarball_version_and_recipe(tarball: Path) -> None:
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout
     assert recipe["node_major"] == node.strip().lstrip("v").split(".")[0]
     assert SOURCE.recipe(spec({"npm": "@scope/pkg@1.2.3"})) == {
-        "kind": "npm", "name": "@scope/pkg", "version": "1.2.3", "node_major": recipe["node_major"],
+        "kind": "npm",
+        "name": "@scope/pkg",
+        "version": "1.2.3",
+        "node_major": recipe["node_major"],
         # no node runtime in the project: the node on PATH (outside the store), by real path, is the recipe's
-        "node": recipe["node"], "external": [recipe["node"]]}
+        "node": recipe["node"],
+        "external": [recipe["node"]],
+    }
     assert recipe["node"] == os.path.realpath(shutil.which("node") or "")
 
 
@@ -142,8 +190,13 @@ def test_realise_tarball_relocates_and_runs(tmp_path: Path, tarball: Path) -> No
     out.rename(moved)
     assert SOURCE.bins(s, moved) == bins
     node_dir = str(Path(shutil.which("node") or "node").parent)
-    proc = subprocess.run([str(moved / "bin" / "envr-npm-demo")], capture_output=True, text=True, timeout=60,
-                          env={"PATH": node_dir, "HOME": str(tmp_path)})
+    proc = subprocess.run(
+        [str(moved / "bin" / "envr-npm-demo")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": node_dir, "HOME": str(tmp_path)},
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("hello from npm ")
     assert str(moved) in proc.stdout
@@ -155,8 +208,11 @@ def test_realise_failure_is_one_line(tmp_path: Path) -> None:
     out.mkdir()
     log = tmp_path / "npm.log"
     with pytest.raises(EnvrError) as err:
-        SOURCE.realise(spec({"npm": "envr-surely-missing@1.0.0"}), out,
-                       RealiseContext(log, environ={**npm_env(tmp_path), "npm_config_fetch_retries": "0"}))
+        SOURCE.realise(
+            spec({"npm": "envr-surely-missing@1.0.0"}),
+            out,
+            RealiseContext(log, environ={**npm_env(tmp_path), "npm_config_fetch_retries": "0"}),
+        )
     message = str(err.value)
     assert "\n" not in message
     assert "envr-surely-missing@1.0.0" in message
@@ -169,8 +225,11 @@ def test_missing_node_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(EnvrError) as err:
-        SOURCE.realise(spec({"npm": "prettier@3.3.3"}), out,
-                       RealiseContext(tmp_path / "log", environ={"PATH": str(empty), "HOME": str(tmp_path)}))
+        SOURCE.realise(
+            spec({"npm": "prettier@3.3.3"}),
+            out,
+            RealiseContext(tmp_path / "log", environ={"PATH": str(empty), "HOME": str(tmp_path)}),
+        )
     assert "install Node.js (which includes npm), e.g. apt-get install nodejs npm" in str(err.value)
     assert "\n" not in str(err.value)
     monkeypatch.setenv("PATH", str(empty))

@@ -14,7 +14,8 @@ import pytest
 from envr.errors import EnvrError, ProjectFileError
 from envr.store.sources import source_for
 from envr.store.sources.base import PackageSpec, RealiseContext
-from envr.store.sources.pypi import SOURCE, index_settings, uv_environ
+from envr.store.sources.pypi import SOURCE
+from envr.store.sources.uv_index import index_settings, uv_environ
 from wheelmaker import make_wheel
 
 INDEX_VARS = ("INDEX_URL", "EXTRA_INDEX_URL", "FIND_LINKS", "NO_INDEX", "DEFAULT_INDEX", "INDEX")
@@ -29,16 +30,25 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """envrdemo 1.0 (console + gui script) depending on envrdep 2.0 (its own console script)."""
     d = tmp_path_factory.mktemp("wheelhouse")
     make_wheel(
-        d, "envrdemo", "1.0",
-        {"envrdemo.py": "import sys\n\ndef main():\n    import envrdep\n"
-                        "    print('hello from envrdemo', envrdep.VALUE, sys.prefix)\n"},
+        d,
+        "envrdemo",
+        "1.0",
+        {
+            "envrdemo.py": "import sys\n\ndef main():\n    import envrdep\n"
+            "    print('hello from envrdemo', envrdep.VALUE, sys.prefix)\n"
+        },
         "[console_scripts]\nenvrdemo-hello = envrdemo:main\n\n[gui_scripts]\nenvrdemo-gui = envrdemo:main\n",
         requires=("envrdep==2.0",),
     )
     # like ruff: the executable is a wheel data script, not an entry point
     make_wheel(d, "envrbinary", "3.0", {"envrbinary-3.0.data/scripts/envrbinary": "#!/bin/sh\necho binary tool\n"})
-    make_wheel(d, "envrdep", "2.0", {"envrdep.py": "VALUE = 42\n\ndef main():\n    print('dep')\n"},
-               "[console_scripts]\nenvrdep-tool = envrdep:main\n")
+    make_wheel(
+        d,
+        "envrdep",
+        "2.0",
+        {"envrdep.py": "VALUE = 42\n\ndef main():\n    print('dep')\n"},
+        "[console_scripts]\nenvrdep-tool = envrdep:main\n",
+    )
     return d
 
 
@@ -49,8 +59,7 @@ def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def clean_env(uv_cache: Path, **extra: str) -> dict[str, str]:
     """The current environment without any pip/uv index settings, with a private uv cache."""
-    env = {k: v for k, v in os.environ.items()
-           if not any(k in (f"PIP_{v_}", f"UV_{v_}") for v_ in INDEX_VARS)}
+    env = {k: v for k, v in os.environ.items() if not any(k in (f"PIP_{v_}", f"UV_{v_}") for v_ in INDEX_VARS)}
     env["UV_CACHE_DIR"] = str(uv_cache)
     env.update(extra)
     return env
@@ -84,30 +93,36 @@ def test_source_for_finds_it() -> None:
     assert source_for("pypi") is SOURCE
 
 
-@pytest.mark.parametrize("entry", [
-    {"pypi": "ruff==0.6.9"},
-    {"pypi": "black[d]>=24", "extras": ["jupyter"], "python": "3.12"},
-    {"pypi": "cowsay", "python": "3.11.7"},
-    {"pypi": "pkg @ https://example.com/pkg-1.0-py3-none-any.whl"},
-])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"pypi": "ruff==0.6.9"},
+        {"pypi": "black[d]>=24", "extras": ["jupyter"], "python": "3.12"},
+        {"pypi": "cowsay", "python": "3.11.7"},
+        {"pypi": "pkg @ https://example.com/pkg-1.0-py3-none-any.whl"},
+    ],
+)
 def test_validate_accepts(entry: dict[str, Any]) -> None:
     SOURCE.validate(spec(entry))
 
 
-@pytest.mark.parametrize(("entry", "key"), [
-    ({"pypi": ""}, '"pypi"'),
-    ({"pypi": 3}, '"pypi"'),
-    ({"pypi": "==1.0"}, '"pypi"'),
-    ({"pypi": "ruff==="}, '"pypi"'),
-    ({"pypi": "ruff 0.6.9"}, '"pypi"'),
-    ({"pypi": "ruff; python_version < '3.12'"}, '"pypi"'),
-    ({"pypi": "ruff", "extras": "jupyter"}, '"extras"'),
-    ({"pypi": "ruff", "extras": [1]}, '"extras"'),
-    ({"pypi": "ruff", "extras": ["a b"]}, '"extras"'),
-    ({"pypi": "ruff", "python": 3.11}, '"python"'),
-    ({"pypi": "ruff", "python": "three"}, '"python"'),
-    ({"pypi": "ruff", "extra": ["x"]}, "'extra'"),
-])
+@pytest.mark.parametrize(
+    ("entry", "key"),
+    [
+        ({"pypi": ""}, '"pypi"'),
+        ({"pypi": 3}, '"pypi"'),
+        ({"pypi": "==1.0"}, '"pypi"'),
+        ({"pypi": "ruff==="}, '"pypi"'),
+        ({"pypi": "ruff 0.6.9"}, '"pypi"'),
+        ({"pypi": "ruff; python_version < '3.12'"}, '"pypi"'),
+        ({"pypi": "ruff", "extras": "jupyter"}, '"extras"'),
+        ({"pypi": "ruff", "extras": [1]}, '"extras"'),
+        ({"pypi": "ruff", "extras": ["a b"]}, '"extras"'),
+        ({"pypi": "ruff", "python": 3.11}, '"python"'),
+        ({"pypi": "ruff", "python": "three"}, '"python"'),
+        ({"pypi": "ruff", "extra": ["x"]}, "'extra'"),
+    ],
+)
 def test_validate_rejects_naming_file_line_and_key(entry: dict[str, Any], key: str) -> None:
     with pytest.raises(ProjectFileError) as err:
         SOURCE.validate(spec(entry))
@@ -117,14 +132,17 @@ def test_validate_rejects_naming_file_line_and_key(entry: dict[str, Any], key: s
     assert "\n" not in message
 
 
-@pytest.mark.parametrize(("req", "version"), [
-    ("ruff==0.6.9", "0.6.9"),
-    ("ruff===0.6.9", "0.6.9"),
-    ("ruff>=0.6", "unpinned"),
-    ("ruff==0.6.*", "unpinned"),
-    ("ruff>=0.6,==0.6.9", "unpinned"),
-    ("ruff", "unpinned"),
-])
+@pytest.mark.parametrize(
+    ("req", "version"),
+    [
+        ("ruff==0.6.9", "0.6.9"),
+        ("ruff===0.6.9", "0.6.9"),
+        ("ruff>=0.6", "unpinned"),
+        ("ruff==0.6.*", "unpinned"),
+        ("ruff>=0.6,==0.6.9", "unpinned"),
+        ("ruff", "unpinned"),
+    ],
+)
 def test_version(req: str, version: str) -> None:
     assert SOURCE.version(spec({"pypi": req})) == version
 
@@ -165,12 +183,14 @@ def test_recipe_changes_with_index_and_hides_credentials(monkeypatch: pytest.Mon
 
 
 def test_pip_settings_translate_to_uv() -> None:
-    env = uv_environ({
-        "PIP_INDEX_URL": "https://a/simple",
-        "PIP_EXTRA_INDEX_URL": "https://b/simple  https://c/simple",
-        "PIP_FIND_LINKS": "/w1 /w2",
-        "PIP_NO_INDEX": "yes",
-    })
+    env = uv_environ(
+        {
+            "PIP_INDEX_URL": "https://a/simple",
+            "PIP_EXTRA_INDEX_URL": "https://b/simple  https://c/simple",
+            "PIP_FIND_LINKS": "/w1 /w2",
+            "PIP_NO_INDEX": "yes",
+        }
+    )
     assert env["UV_INDEX_URL"] == "https://a/simple"
     assert env["UV_EXTRA_INDEX_URL"] == "https://b/simple https://c/simple"
     assert env["UV_FIND_LINKS"] == "/w1,/w2"  # uv wants commas here
@@ -178,10 +198,18 @@ def test_pip_settings_translate_to_uv() -> None:
 
 
 def test_uv_settings_win_over_pip() -> None:
-    env = uv_environ({"PIP_INDEX_URL": "https://pip/simple", "UV_INDEX_URL": "https://uv/simple",
-                      "PIP_FIND_LINKS": "/pip", "UV_FIND_LINKS": "/uv", "PIP_NO_INDEX": "0",
-                      "UV_DEFAULT_INDEX": "https://d/simple", "PIP_EXTRA_INDEX_URL": "https://e",
-                      "UV_INDEX": "https://i"})
+    env = uv_environ(
+        {
+            "PIP_INDEX_URL": "https://pip/simple",
+            "UV_INDEX_URL": "https://uv/simple",
+            "PIP_FIND_LINKS": "/pip",
+            "UV_FIND_LINKS": "/uv",
+            "PIP_NO_INDEX": "0",
+            "UV_DEFAULT_INDEX": "https://d/simple",
+            "PIP_EXTRA_INDEX_URL": "https://e",
+            "UV_INDEX": "https://i",
+        }
+    )
     assert env["UV_INDEX_URL"] == "https://uv/simple"
     assert env["UV_FIND_LINKS"] == "/uv"
     assert "UV_NO_INDEX" not in env  # PIP_NO_INDEX=0 means "use the index"
@@ -285,7 +313,8 @@ def test_real_pypi_cowsay(tmp_path: Path, uv_cache: Path) -> None:
     assert SOURCE.bins(s, out) == ["venv/bin/cowsay"]
     moved = tmp_path / "moved"
     out.rename(moved)
-    proc = subprocess.run([str(moved / "venv" / "bin" / "cowsay"), "-t", "moo"], capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [str(moved / "venv" / "bin" / "cowsay"), "-t", "moo"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert "moo" in proc.stdout

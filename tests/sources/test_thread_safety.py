@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from sources_helpers import World
 
+from sources_helpers import World
 from wheelmaker import make_wheel
 
 THREADS = 8
@@ -80,8 +80,13 @@ def test_a_first_sync_of_8_pypi_tools_in_a_cold_interpreter_never_crashes(tmp_pa
     house = tmp_path / "wheels"
     house.mkdir()
     for i in range(THREADS):
-        make_wheel(house, f"envrtool{i}", "1.0", {f"envrtool{i}.py": "def main():\n    print('ok')\n"},
-                   f"[console_scripts]\nenvrtool{i} = envrtool{i}:main\n")
+        make_wheel(
+            house,
+            f"envrtool{i}",
+            "1.0",
+            {f"envrtool{i}.py": "def main():\n    print('ok')\n"},
+            f"[console_scripts]\nenvrtool{i} = envrtool{i}:main\n",
+        )
     packages = "\n".join(f'tool{i} = "pypi:envrtool{i}==1.0"' for i in range(THREADS))
     for user in range(3):
         world = World(tmp_path / f"user{user}")
@@ -89,7 +94,13 @@ def test_a_first_sync_of_8_pypi_tools_in_a_cold_interpreter_never_crashes(tmp_pa
         env.update(UV_NO_INDEX="1", UV_FIND_LINKS=str(house), UV_CACHE_DIR=str(tmp_path / f"uv-cache{user}"))
         world.env = env
         root = world.project("p", packages)
-        r = subprocess.run([sys.executable, "-I", "-m", "envr", "sync"], cwd=root, env={**env, "PWD": str(root)},
-                           capture_output=True, text=True, timeout=300)
+        r = subprocess.run(
+            [sys.executable, "-I", "-m", "envr", "sync"],
+            cwd=root,
+            env={**env, "PWD": str(root)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert "internal error" not in r.stderr and r.returncode == 0, r.stderr
         assert len(world.registered()) == THREADS

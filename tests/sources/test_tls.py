@@ -19,6 +19,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
 from sources_helpers import ENVR, World, error_lines, python_wheel
 
 SYSTEM_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -43,12 +44,40 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tls]:
 
     if shutil.which("openssl") is None:
         pytest.skip("needs the openssl command")
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-            "-subj", "/CN=envr test proxy CA")
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=envr test proxy CA",
+    )
     openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=127.0.0.1")
     (d / "ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
-            "srv.pem", "-days", "2", "-extfile", "ext")
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "srv.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "srv.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext",
+    )
     index = d / "index" / "simple" / "tlstool"
     index.mkdir(parents=True)
     wheel = python_wheel(index, "tlstool", "1.0")
@@ -58,7 +87,7 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tls]:
     if SYSTEM_BUNDLE.is_file():
         (store / SYSTEM_BUNDLE.name).write_bytes(SYSTEM_BUNDLE.read_bytes() + (d / "ca.pem").read_bytes())
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(d / "index"))
-    handler.log_message = lambda *a: None  # type: ignore[method-assign]
+    handler.log_message = lambda *a: None  # type: ignore[attr-defined]
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(d / "srv.pem", d / "srv.key")
@@ -88,8 +117,14 @@ def add(world: World, root: Path, spec: str, tls: Tls | None = None) -> subproce
     if tls is not None:
         script = f'mount --bind "{tls.store}" /etc/ssl/certs && exec "$@"'
         prefix = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"]
-    return subprocess.run([*prefix, ENVR, "add", spec], cwd=root, env={**world.env, "PWD": str(root)},
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [*prefix, ENVR, "add", spec],
+        cwd=root,
+        env={**world.env, "PWD": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 @needs_openssl
@@ -133,9 +168,14 @@ def test_a_users_ssl_cert_file_is_what_uv_trusts(tmp_path: Path, tls: Tls) -> No
 @needs_openssl
 @pytest.mark.skipif(shutil.which("npm") is None, reason="needs npm")
 def test_npm_certificate_errors_name_node_extra_ca_certs(tmp_path: Path, tls: Tls) -> None:
-    world = user(tmp_path, tls, npm_config_registry=f"{tls.url}/", npm_config_cache=str(tmp_path / "npm-cache"),
-                 npm_config_cafile=str(SYSTEM_BUNDLE if SYSTEM_BUNDLE.is_file() else tls.root / "srv.pem"),
-                 npm_config_fetch_retries="0")
+    world = user(
+        tmp_path,
+        tls,
+        npm_config_registry=f"{tls.url}/",
+        npm_config_cache=str(tmp_path / "npm-cache"),
+        npm_config_cafile=str(SYSTEM_BUNDLE if SYSTEM_BUNDLE.is_file() else tls.root / "srv.pem"),
+        npm_config_fetch_retries="0",
+    )
     root = world.project("p", "")
     r = add(world, root, "npm:tlstool@1.0.0")
     assert r.returncode != 0 and "Traceback" not in r.stderr

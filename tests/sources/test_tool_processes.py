@@ -14,6 +14,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+
 from sources_helpers import World, error_lines, pid_alive, silent_port, uv_world, wait_for
 
 BACKEND = """
@@ -104,8 +105,12 @@ def test_uv_gets_envrs_http_timeout(world: World) -> None:
 @pytest.mark.skipif(shutil.which("npm") is None, reason="needs npm")
 def test_npm_gets_envrs_http_timeout(world: World, tmp_path: Path) -> None:
     with silent_port() as url:
-        world.env.update(npm_config_registry=f"{url}/", npm_config_cache=str(tmp_path / "npm-cache"),
-                         npm_config_fetch_retries="0", ENVR_HTTP_TIMEOUT="1")
+        world.env.update(
+            npm_config_registry=f"{url}/",
+            npm_config_cache=str(tmp_path / "npm-cache"),
+            npm_config_fetch_retries="0",
+            ENVR_HTTP_TIMEOUT="1",
+        )
         world.env = {k: v for k, v in world.env.items() if k.lower() != "npm_config_fetch_timeout"}
         root = world.project("p", "")
         r = world.run("add", "npm:left-pad@1.3.0", cwd=root, timeout=100)  # npm's own default waits 5 minutes

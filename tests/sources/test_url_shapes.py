@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sources_helpers import HELLO, M, Server, World, error_lines, one_error, serve, sha256, tar_of, url_entry
 
 from envr.store.sources.url import name_from_url
+from sources_helpers import HELLO, M, Server, World, error_lines, one_error, serve, sha256, tar_of, url_entry
 
 needs_npm = pytest.mark.skipif(shutil.which("npm") is None or shutil.which("node") is None, reason="needs npm")
 
@@ -78,11 +78,18 @@ def test_a_wheel_of_entry_points_only_says_to_use_pypi(world: World, server: Ser
 def test_an_npm_pack_tarball_exposes_package_bin_by_default(world: World, server: Server, tmp_path: Path) -> None:
     src = tmp_path / "semver-src"
     (src / "bin").mkdir(parents=True)
-    (src / "package.json").write_text(json.dumps({"name": "semver", "version": "7.6.3", "bin": {"semver": "bin/semver.js"}}))
+    (src / "package.json").write_text(
+        json.dumps({"name": "semver", "version": "7.6.3", "bin": {"semver": "bin/semver.js"}})
+    )
     (src / "bin" / "semver.js").write_text("#!/bin/sh\necho semver 7.6.3\n")
     env = {**os.environ, "npm_config_cache": str(tmp_path / "npm-cache")}
-    subprocess.run(["npm", "pack", "--pack-destination", str(tmp_path), str(src)], check=True, capture_output=True,
-                   env=env, timeout=120)
+    subprocess.run(
+        ["npm", "pack", "--pack-destination", str(tmp_path), str(src)],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
     data = (tmp_path / "semver-7.6.3.tgz").read_bytes()
     url = server.put("semver-7.6.3.tgz", data)
     root = world.project("p", url_entry("semver", url, data))
@@ -101,8 +108,13 @@ def test_an_npm_pack_tarball_exposes_package_bin_by_default(world: World, server
 
 
 def test_a_release_tarball_with_one_top_directory_exposes_its_bin(world: World, server: Server) -> None:
-    data = tar_of([M("node-v22.1.0-linux-x64/bin/node", data=b"#!/bin/sh\necho node v22.1.0\n", mode=0o755),
-                   M("node-v22.1.0-linux-x64/lib/x.js")], "w:xz")
+    data = tar_of(
+        [
+            M("node-v22.1.0-linux-x64/bin/node", data=b"#!/bin/sh\necho node v22.1.0\n", mode=0o755),
+            M("node-v22.1.0-linux-x64/lib/x.js"),
+        ],
+        "w:xz",
+    )
     url = server.put("node-v22.1.0-linux-x64.tar.xz", data)
     root = world.project("p", url_entry("node", url, data))
     assert world.run("sync", cwd=root).returncode == 0
@@ -122,21 +134,26 @@ def test_a_package_exposing_nothing_says_so_in_one_line(world: World, server: Se
 def test_bins_renamed_by_a_table_and_listed_by_globs(world: World, server: Server) -> None:
     data = tar_of([M("pkg-2/tools/a.sh", data=b"#!/bin/sh\necho a\n", mode=0o644), M("pkg-2/tools/b", data=HELLO)])
     url = server.put("pkg.tar.gz", data)
-    root = world.project("p", "\n".join([
-        url_entry("renamed", url, data, bin='{ tool-a = "pkg-2/tools/a.sh", tool-b = "*/tools/b" }'),
-        url_entry("listed", url, data, bin='["*/tools/b"]', prefer='["b"]'),
-    ]))
+    root = world.project(
+        "p",
+        "\n".join(
+            [
+                url_entry("renamed", url, data, bin='{ tool-a = "pkg-2/tools/a.sh", tool-b = "*/tools/b" }'),
+                url_entry("listed", url, data, bin='["*/tools/b"]', prefer='["b"]'),
+            ]
+        ),
+    )
     assert world.run("sync", cwd=root).returncode == 0
     assert run_tool(world, root, "tool-a") == "a\n"  # made executable: the archive had it 0644
     assert run_tool(world, root, "tool-b") == "hello from the archive\n"
     assert run_tool(world, root, "b") == "hello from the archive\n"
 
 
-@pytest.mark.parametrize("value", ['{ "" = "x" }', '{ "a/b" = "x" }', '{ a = 3 }', '{ a = "" }'])
+@pytest.mark.parametrize("value", ['{ "" = "x" }', '{ "a/b" = "x" }', "{ a = 3 }", '{ a = "" }'])
 def test_a_bad_bin_table_is_refused_at_allow_with_its_line(world: World, value: str) -> None:
     root = world.tmp / "p"
     root.mkdir()
-    (root / "envr.toml").write_text(f'[packages]\n{url_entry("t", "https://x.example/t.tgz", "0" * 64, bin=value)}\n')
+    (root / "envr.toml").write_text(f"[packages]\n{url_entry('t', 'https://x.example/t.tgz', '0' * 64, bin=value)}\n")
     r = world.run("allow", cwd=root)
     assert r.returncode != 0 and f"{root / 'envr.toml'}:2" in r.stderr and "bin" in r.stderr, r.stderr
 
@@ -157,7 +174,8 @@ def test_envr_add_url_downloads_once_and_writes_the_sha256(world: World, server:
     import tomllib
 
     assert tomllib.loads((root / "envr.toml").read_text())["packages"] == {
-        "ripgrep": {"url": url, "sha256": sha256(data)}}
+        "ripgrep": {"url": url, "sha256": sha256(data)}
+    }
     assert (root / "envr.lock").is_file()
     assert run_tool(world, root, "rg") == "ripgrep\n"
     assert server.requests == ["/ripgrep-14.1.0-x86_64-unknown-linux-musl.tar.gz"]  # once, into the cache

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from store_helpers import HELLO, Server, run_envr, server, store_entries, tar_bytes, write_project, zip_bytes
 
 __all__ = ["server"]

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from store_helpers import HELLO, Server, run_envr, server, tar_bytes
 
 __all__ = ["server"]

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+
+from shellkit import Session
 from store_helpers import HELLO, Server, server, tar_bytes
 
 __all__ = ["server"]
-
-pexpect = pytest.importorskip("pexpect")
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
@@ -21,26 +19,14 @@ def test_cd_into_a_project_puts_its_package_on_path_and_leaving_removes_it(isola
     project = isolated / "proj"
     project.mkdir()
     (project / "envr.toml").write_text(f'version = 1\n[packages]\nhello = {{ url = "{url}", sha256 = "{sha}" }}\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ENVR_") or k == "ENVR_STORE"}
-    env["PATH"] = f"{Path(sys.executable).parent}:/usr/bin:/bin"
-    env["PS1"] = "PROMPT> "
-    env["TERM"] = "dumb"
-    bash = pexpect.spawn(
-        "bash", ["--norc", "--noprofile", "-i"], env=env, cwd=str(isolated), encoding="utf-8", timeout=60
-    )
+    session = Session.following_environ("bash", isolated)
     try:
-        bash.expect_exact("PROMPT> ")
-        bash.sendline('eval "$(envr hook bash)"')
-        bash.expect_exact("PROMPT> ")
-        bash.sendline(f"cd {project} && envr allow")
-        bash.expect_exact("allowed")
-        bash.expect_exact("PROMPT> ")
-        bash.sendline("hello")  # the next prompt's hook loaded the project (auto-syncing the package) first
-        bash.expect_exact("hello from the store")
-        bash.expect_exact("PROMPT> ")
-        bash.sendline("cd .. && type hello || echo GONE")
-        bash.expect_exact("GONE")
-        bash.expect_exact("PROMPT> ")
+        bash = session.shell()
+        res = bash.run(f"cd {bash.q(project)} && envr allow")
+        assert "allowed" in res.out, res
+        assert any("loaded" in line for line in res.hook), res  # the next prompt synced the package and loaded
+        assert bash.run("hello").out == "hello from the store\n"
+        assert any("unloaded" in line for line in bash.cd("..").hook)
+        assert "GONE" in bash.run("type hello || echo GONE").out
     finally:
-        bash.sendline("exit")
-        bash.close(force=True)
+        session.close()

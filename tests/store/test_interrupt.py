@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 from pathlib import Path
 
+import pexpect
 import pytest
 
-pexpect = pytest.importorskip("pexpect")
-
-SHELLS = {
-    "bash": (
-        ["--norc", "--noprofile", "-i"],
-        'eval "$(envr hook bash)"',
-        'echo "[${GREETING-unset}|${ENVR_ROOT-unset}]"',
-    ),
-    "zsh": (["-f", "-i"], 'eval "$(envr hook zsh)"', 'echo "[${GREETING-unset}|${ENVR_ROOT-unset}]"'),
-    "fish": (
-        ["--no-config", "-i"],
-        "function fish_prompt; printf 'PROMPT> '; end; set -g fish_greeting; envr hook fish | source",
-        'echo "["(set -q GREETING; and echo $GREETING; or echo unset)"|"(set -q ENVR_ROOT; and echo set; or echo unset)"]"',
-    ),
-}
+from shellkit import PROMPT, SHELLS, Session
 
 
-@pytest.mark.parametrize("kind", sorted(SHELLS))
+@pytest.mark.parametrize("kind", SHELLS)
 def test_ctrl_c_during_auto_sync_changes_nothing_and_a_later_sync_loads(isolated: Path, kind: str) -> None:
     if shutil.which(kind) is None:
         pytest.skip(f"needs {kind}")
-    args, install, show = SHELLS[kind]
     project = isolated / "proj"
     (project / "src").mkdir(parents=True)
     (project / "src" / "hello").write_text("#!/bin/sh\necho hello from the slow build\n")
@@ -38,41 +22,30 @@ def test_ctrl_c_during_auto_sync_changes_nothing_and_a_later_sync_loads(isolated
     (project / "envr.toml").write_text(
         f'[env]\nGREETING = "hi"\n[packages]\nslow = {{ path = "./src", build = "touch {started}; sleep 600" }}\n'
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ENVR_") or k == "ENVR_STORE"}
-    env.update(PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin", PS1="PROMPT> ", PROMPT="PROMPT> ", TERM="dumb")
-    sh = pexpect.spawn(kind, args, env=env, cwd=str(isolated), encoding="utf-8", timeout=60)
+    session = Session.following_environ(kind, isolated)
     try:
-        sh.sendline(install)
-        sh.expect_exact("PROMPT> ")
-        sh.sendline("envr allow proj")
-        sh.expect_exact("allowed")
-        sh.expect_exact("PROMPT> ")
-        sh.sendline("cd proj")
-        sh.expect_exact("realising slow")
+        sh = session.shell()
+        assert "allowed" in sh.run(f"envr allow {sh.q(project)}").out
+        # The cd's prompt blocks in the build: drive the terminal by hand until the next prompt.
+        sh.child.sendline(f"cd {sh.q(project)}")
+        sh.child.expect_exact("realising slow", timeout=60)
         while not started.exists():  # the build script runs: interrupt it mid-build
-            sh.expect([pexpect.TIMEOUT], timeout=0.05)
-        sh.sendintr()
+            sh.child.expect([pexpect.TIMEOUT], timeout=0.05)
+        sh.child.sendintr()
         # bash and zsh keep what the interrupted core printed; fish cancels its prompt handler, and the core's
         # next run remembers the interrupt instead of starting the build again.
-        sh.expect_exact("interrupted before slow were realised, so nothing changed")
-        sh.expect_exact("PROMPT> ")
-        sh.sendline(show)
-        sh.expect_exact("[unset|unset]")
-        sh.expect_exact("PROMPT> ")
-        sh.sendline("envr store ls | grep -c slow")
-        sh.expect_exact("0")  # nothing half-built is registered
-        sh.expect_exact("PROMPT> ")
-        assert "realising" not in (sh.before or "")  # and no prompt since restarted the build
+        sh.child.expect_exact("interrupted before slow were realised, so nothing changed", timeout=60)
+        sh.child.expect_exact(PROMPT)
+        assert sh.var("GREETING") is None and sh.var("ENVR_ROOT") is None
+        res = sh.run("envr store ls | grep -c slow")
+        assert res.out == "0\n"  # nothing half-built is registered
+        assert not any("realising" in line for line in res.hook)  # and no prompt since restarted the build
         (project / "envr.toml").write_text(
             '[env]\nGREETING = "hi"\n[packages]\nslow = { path = "./src", build = "mkdir -p $out/bin && '
             'cp hello $out/bin/ && chmod +x $out/bin/hello" }\n'
         )
-        sh.sendline("envr allow >/dev/null 2>&1; envr sync >/dev/null 2>&1; true")
-        sh.expect_exact("PROMPT> ")
-        sh.sendline("hello")
-        sh.expect_exact("hello from the slow build")
-        sh.expect_exact("PROMPT> ")
-        sh.sendline(show)
-        sh.expect_exact("[hi|")
+        sh.run("envr allow >/dev/null 2>&1; envr sync >/dev/null 2>&1; true")
+        assert sh.run("hello").out == "hello from the slow build\n"
+        assert sh.var("GREETING") == "hi"
     finally:
-        sh.close(force=True)
+        session.close()

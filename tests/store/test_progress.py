@@ -7,15 +7,13 @@ import os
 import random
 from pathlib import Path
 
-import pytest
-from store_helpers import HELLO, Server, run_envr, server, tar_bytes
+import pexpect
 
 from envr.progress import Reporter
 from envr_testing import ENVR
+from store_helpers import HELLO, Server, run_envr, server, tar_bytes
 
 __all__ = ["server"]
-
-pexpect = pytest.importorskip("pexpect")
 
 
 def big_package(isolated: Path, server: Server) -> Path:

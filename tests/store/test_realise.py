@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from envr.store.hashing import tree_hash
 from store_helpers import (
     ENVR,
     HELLO,
@@ -21,8 +23,6 @@ from store_helpers import (
     write_project,
     zip_bytes,
 )
-
-from envr.store.hashing import tree_hash
 
 __all__ = ["server"]
 

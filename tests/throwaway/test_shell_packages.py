@@ -119,7 +119,8 @@ def test_its_packages_are_rooted_only_while_it_runs_so_gc_may_collect_them_after
 def test_interactive_shell_has_the_tool_and_exit_returns_to_the_shell_without_it(
     isolated: Path, env: dict[str, str]
 ) -> None:
-    pexpect = pytest.importorskip("pexpect")
+    import pexpect
+
     shell_env = {**env, "SHELL": shutil.which("bash") or "bash", "PS1": "PROMPT> ", "TERM": "dumb"}
     shell_env.pop("PROMPT_COMMAND", None)
     bash = pexpect.spawn(
@@ -169,7 +170,8 @@ def test_specs_are_named_like_envr_add_names_them_and_may_be_renamed() -> None:
 def test_in_a_hooked_project_shell_it_stacks_and_exit_returns_to_the_project_exactly(
     isolated: Path, env: dict[str, str]
 ) -> None:
-    pexpect = pytest.importorskip("pexpect")
+    import pexpect
+
     project = isolated / "proj"
     project.mkdir()
     (project / "envr.toml").write_text('version = 1\n[env]\nGREETING = "from the project"\n')

@@ -9,6 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from envr.trust import approvals as trust
 from watch_helpers import (
     ENVR,
     Watcher,
@@ -21,10 +23,6 @@ from watch_helpers import (
     wait_for,
     write_project,
 )
-
-from envr.trust import approvals as trust
-
-pytest.importorskip("watchdog")
 
 
 def idle(file: Path) -> bool:

@@ -98,7 +98,8 @@ def sync(project: Project, runtime_path: str | None, environ: Mapping[str, str],
     from envr.fsutil import write_atomic
     from envr.store.sources import _tools
     from envr.store.sources.base import run_logged
-    from envr.store.sources.pypi import uv_bin, uv_environ
+    from envr.store.sources.pypi import uv_bin
+    from envr.store.sources.uv_index import uv_environ
 
     venv = directory(project)
     python = interpreter(runtime_path)

@@ -15,11 +15,8 @@ because uv hardlinks from its cache by default and the store makes its files rea
 front because a read-only venv cannot write ``__pycache__`` later; relocatable so the build can happen in a
 temporary directory that is renamed into place.
 
-Index settings: uv reads ``UV_INDEX_URL``, ``UV_DEFAULT_INDEX``, ``UV_EXTRA_INDEX_URL``, ``UV_INDEX``,
-``UV_FIND_LINKS`` and ``UV_NO_INDEX`` itself; uv does not read ``PIP_*``, so ``PIP_INDEX_URL``,
-``PIP_EXTRA_INDEX_URL``, ``PIP_FIND_LINKS`` and ``PIP_NO_INDEX`` are translated to their uv equivalents when the
-uv variable is unset. pip.conf files are not read. The effective settings (credentials removed) go into the
-recipe, because they can change what gets installed. uv runs with the store directory as its working directory
+Index settings (UV_* and translated PIP_* variables, see uv_index.py) go into the recipe, because they can
+change what gets installed. uv runs with the store directory as its working directory
 so a project's own ``uv.toml``/``pyproject.toml`` does not silently change the build.
 
 uv gets envr's ENVR_HTTP_TIMEOUT and the system trust store unless the user chose otherwise, runs in its own
@@ -39,7 +36,6 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -60,6 +56,7 @@ from envr.store.sources.base import (
     once,
     run_logged,
 )
+from envr.store.sources.uv_index import index_flags, index_settings, uv_environ, watched_variables
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -67,29 +64,6 @@ if TYPE_CHECKING:
 
 _PYTHON_VERSION = re.compile(r"^[23]\.\d{1,3}(\.\d{1,3})?$")
 _EXTRA = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
-_TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
-_FALSE = frozenset({"0", "false", "no", "off", "n", "f", ""})
-
-# (uv variable, pip variable, how pip separates a list -> how uv wants it); None = a boolean flag
-_TRANSLATE: tuple[tuple[str, str, str | None], ...] = (
-    ("UV_INDEX_URL", "PIP_INDEX_URL", " "),
-    ("UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL", " "),
-    ("UV_FIND_LINKS", "PIP_FIND_LINKS", ","),
-    ("UV_NO_INDEX", "PIP_NO_INDEX", None),
-)
-# Variables uv reads that change which distributions it can see; recorded in the recipe.
-_INDEX_VARS = (
-    "UV_DEFAULT_INDEX",
-    "UV_INDEX_URL",
-    "UV_INDEX",
-    "UV_EXTRA_INDEX_URL",
-    "UV_FIND_LINKS",
-    "UV_NO_INDEX",
-    "UV_INDEX_STRATEGY",
-    "UV_PRERELEASE",
-    "UV_EXCLUDE_NEWER",
-)
-
 
 _uv: list[str | None] = [None]
 
@@ -148,56 +122,6 @@ def _major_minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
-def _strip_credentials(value: str) -> str:
-    parts = []
-    for item in re.split(r"[\s,]+", value.strip()):
-        if not item:
-            continue
-        split = urlsplit(item)
-        if split.scheme and "@" in split.netloc:
-            split = split._replace(netloc=split.netloc.rsplit("@", 1)[1])
-            item = urlunsplit(split)
-        parts.append(item)
-    return " ".join(parts)
-
-
-def uv_environ(base: Mapping[str, str]) -> dict[str, str]:
-    """`base` with PIP_* index settings translated to the UV_* variables uv reads, where those are unset."""
-    env = dict(base)
-    for uv_var, pip_var, sep in _TRANSLATE:
-        if uv_var in env or pip_var not in env:
-            continue
-        if uv_var == "UV_INDEX_URL" and "UV_DEFAULT_INDEX" in env:
-            continue
-        if uv_var == "UV_EXTRA_INDEX_URL" and "UV_INDEX" in env:
-            continue
-        value = env[pip_var]
-        if sep is None:
-            if value.strip().lower() in _TRUE:
-                env[uv_var] = "1"
-        else:
-            items = value.split()
-            if items:
-                env[uv_var] = sep.join(items)
-    return env
-
-
-def index_settings(base: Mapping[str, str]) -> dict[str, str]:
-    """The effective uv index settings (after PIP_* translation), credentials removed, for the recipe."""
-    env = uv_environ(base)
-    settings: dict[str, str] = {}
-    for var in _INDEX_VARS:
-        value = env.get(var)
-        if value is None:
-            continue
-        if var == "UV_NO_INDEX":
-            if value.strip().lower() in _FALSE:
-                continue
-            value = "1"
-        settings[var] = _strip_credentials(value) if var not in ("UV_INDEX_STRATEGY", "UV_PRERELEASE") else value
-    return settings
-
-
 def _requirement_string(req: Requirement, extras: list[str]) -> str:
     norm = Requirement(str(req))
     norm.name = canonicalize_name(req.name)
@@ -237,7 +161,7 @@ class PypiSource:
         """Unlocked, the index settings (read from the environment) name the store path; locked, nothing."""
         if spec.locked is not None:
             return []
-        names = sorted({*_INDEX_VARS, *(pip for _, pip, _ in _TRANSLATE)})
+        names = watched_variables()
         return [("env", name, environ.get(name)) for name in names]
 
     def parse_cli(self, text: str, rest: str, cwd: str) -> CliSpec:
@@ -304,7 +228,8 @@ class PypiSource:
         requirement = _requirement_string(req, _extras(spec, req))
         env = _tools.uv_env(uv_environ(environ))
         argv = [uv_bin(), "pip", "compile", "--no-progress", "--color", "never", "--universal", "--generate-hashes"]
-        argv += ["--no-header", "--no-annotate", "--python-version", _major_minor(_python(spec)), "-"]
+        argv += ["--no-header", "--no-annotate", "--python-version", _major_minor(_python(spec))]
+        argv += [*index_flags(env), "-"]
         phases = _tools.UvPhases(spec.name, progress.phase)
         said: list[str] = []
 
@@ -348,7 +273,7 @@ class PypiSource:
         steps = [
             ("creating the venv", [uv, "venv", *common, "--relocatable", "--python", _uv_python(spec, ctx), str(venv)]),
             ("installing", [uv, "pip", "install", *common, "--link-mode", "copy", "--compile-bytecode",
-                            "--python", str(venv / "bin" / "python"), *install]),
+                            "--python", str(venv / "bin" / "python"), *index_flags(env), *install]),
         ]  # fmt: skip
         phases = _tools.UvPhases(spec.name, ctx.phase)
         try:

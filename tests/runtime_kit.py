@@ -13,7 +13,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from sources.sources_helpers import Server
+from sources_helpers import Server
 
 PLATFORMS = ("linux-x64", "linux-arm64", "darwin-x64", "darwin-arm64")
 

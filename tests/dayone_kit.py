@@ -331,8 +331,8 @@ GIT = [
 
 def publish(project: Path, env: Mapping[str, str]) -> Path:
     """The author's part: allow, lock and commit the project (a git repository); returns the repository."""
-    run([ENVR, "allow"], project, env)
-    run([ENVR, "lock"], project, env)
+    run([str(ENVR), "allow"], project, env)
+    run([str(ENVR), "lock"], project, env)
     assert (project / "envr.lock").is_file()
     git_env = {**env, "GIT_CONFIG_NOSYSTEM": "1"}
     run([*GIT, "init", "-q"], project, git_env)

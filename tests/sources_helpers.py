@@ -62,8 +62,14 @@ class World:
         """envr in its own session (its pid is its process group), as a terminal's foreground job would be."""
         env = {**self.env, **(extra or {}), "PWD": str(cwd)}
         return subprocess.Popen(
-            [ENVR, *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            errors="replace", start_new_session=True,
+            [ENVR, *args],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,
         )
 
     def project(self, name: str, packages: str, env_section: str = "") -> Path:
@@ -130,8 +136,9 @@ def wait_for(predicate: object, timeout: float, step: float = 0.05) -> bool:
 class M:
     """One member: kind file | dir | symlink | hardlink."""
 
-    def __init__(self, name: str, kind: str = "file", data: bytes = b"x\n", target: str = "", mode: int = 0o644,
-                 uid: int = 0) -> None:
+    def __init__(
+        self, name: str, kind: str = "file", data: bytes = b"x\n", target: str = "", mode: int = 0o644, uid: int = 0
+    ) -> None:
         self.name, self.kind, self.data, self.target, self.mode, self.uid = name, kind, data, target, mode, uid
 
     def __repr__(self) -> str:
@@ -177,8 +184,10 @@ def zip_of(members: Sequence[M]) -> bytes:
 
 def chain(length: int, prefix: str = "a") -> list[M]:
     """a0 -> ., aK -> a(K-1)/..: each lexically '.', yet aK is K directories above on disk."""
-    return [M(f"{prefix}0", "symlink", target="."),
-            *(M(f"{prefix}{k}", "symlink", target=f"{prefix}{k - 1}/..") for k in range(1, length + 1))]
+    return [
+        M(f"{prefix}0", "symlink", target="."),
+        *(M(f"{prefix}{k}", "symlink", target=f"{prefix}{k - 1}/..") for k in range(1, length + 1)),
+    ]
 
 
 def snapshot(root: Path, skip: Path | None = None) -> dict[str, tuple[object, ...]]:
@@ -307,8 +316,14 @@ def silent_port() -> Iterator[str]:
 # --- wheels -------------------------------------------------------------------------------------------------
 
 
-def python_wheel(dest: Path, name: str, version: str, requires_python: str | None = None,
-                 main: str = "print('{name} {version}')", requires: Sequence[str] = ()) -> Path:
+def python_wheel(
+    dest: Path,
+    name: str,
+    version: str,
+    requires_python: str | None = None,
+    main: str = "print('{name} {version}')",
+    requires: Sequence[str] = (),
+) -> Path:
     """A pure-Python wheel with one console script `name`, optionally limited by Requires-Python."""
     import base64
 

@@ -22,7 +22,9 @@ import pytest
 
 ENVR = str(Path(sys.executable).parent / "envr")
 REGISTRY = shutil.which("docker-registry")
-needs_registry = pytest.mark.skipif(REGISTRY is None, reason="docker-registry is not installed (apt-get install docker-registry)")
+needs_registry = pytest.mark.skipif(
+    REGISTRY is None, reason="docker-registry is not installed (apt-get install docker-registry)"
+)
 needs_oci_tools = pytest.mark.skipif(
     shutil.which("skopeo") is None or shutil.which("umoci") is None or not os.path.exists("/usr/bin/busybox"),
     reason="skopeo, umoci and busybox-static are needed (apt-get install skopeo umoci busybox-static)",
@@ -150,11 +152,15 @@ class Mate:
         }
         self.env = env
 
-    def envr(self, *args: str, cwd: Path | None = None, ok: bool = True, **extra: str) -> subprocess.CompletedProcess[str]:
+    def envr(
+        self, *args: str, cwd: Path | None = None, ok: bool = True, **extra: str
+    ) -> subprocess.CompletedProcess[str]:
         env = {**self.env, **extra, "PWD": str(cwd or self.home)}
         r = subprocess.run([ENVR, *args], cwd=cwd or self.home, env=env, capture_output=True, text=True, timeout=300)
         if ok:
-            assert r.returncode == 0, f"envr {' '.join(args)}: exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
+            assert r.returncode == 0, (
+                f"envr {' '.join(args)}: exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
+            )
         return r
 
     def keygen(self, name: str) -> str:

@@ -30,8 +30,14 @@ def ok(r: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
 def wheelhouse(d: Path) -> Path:
     """daytool 1.0 (console script daytool) needing daydep>=1; daydep 1.0."""
     d.mkdir(parents=True, exist_ok=True)
-    make_wheel(d, "daytool", "1.0", {"daytool.py": "def main():\n    print('daytool')\n"},
-               "[console_scripts]\ndaytool = daytool:main\n", requires=("daydep>=1",))
+    make_wheel(
+        d,
+        "daytool",
+        "1.0",
+        {"daytool.py": "def main():\n    print('daytool')\n"},
+        "[console_scripts]\ndaytool = daytool:main\n",
+        requires=("daydep>=1",),
+    )
     make_wheel(d, "daydep", "1.0", {"daydep.py": "VERSION = '1.0'\n"})
     return d
 
@@ -39,8 +45,13 @@ def wheelhouse(d: Path) -> Path:
 def offline_env(wheels: Path, tmp: Path) -> dict[str, str]:
     """os.environ with uv pointed at the local wheels only (no index, no network) and npm at nothing."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_", "ENVR_SHELL"))}
-    env.update(UV_FIND_LINKS=str(wheels), UV_NO_INDEX="1", UV_CACHE_DIR=str(tmp / "uv-cache"),
-               npm_config_cache=str(tmp / "npm-cache"), npm_config_registry="http://127.0.0.1:9/")
+    env.update(
+        UV_FIND_LINKS=str(wheels),
+        UV_NO_INDEX="1",
+        UV_CACHE_DIR=str(tmp / "uv-cache"),
+        npm_config_cache=str(tmp / "npm-cache"),
+        npm_config_registry="http://127.0.0.1:9/",
+    )
     return env
 
 
