@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import pytest
+
 from sources_helpers import World, one_error, python_wheel, uv_world
 
 
@@ -135,6 +137,11 @@ def test_a_tool_on_envrs_own_interpreter_is_reported_once_that_is_gone(
 ) -> None:
     """envr running on an interpreter that is later removed (a pyenv uninstall): verify names the tool."""
     import tarfile
+
+    if python_mirror.real.rsplit(".", 1)[0] != f"{sys.version_info[0]}.{sys.version_info[1]}":
+        # envr runs there on this suite's own dependencies (some compiled for this interpreter's version);
+        # CI's run on Debian's 3.11.2 takes this case
+        pytest.skip(f"the build is Python {python_mirror.real}; this suite's dependencies are for another version")
 
     interp = tmp_path / "interp"
     interp.mkdir()
