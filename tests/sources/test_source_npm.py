@@ -249,3 +249,30 @@ def test_real_npm_registry(tmp_path: Path) -> None:
     proc = subprocess.run([str(out / "bin" / "cowsay"), "moo"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "moo" in proc.stdout
+
+
+def _fake_node(root: Path, header: str | None) -> dict[str, str]:
+    """An install prefix with bin/node (a script that leaves a mark when it runs), bin/npm and, optionally,
+    include/node/node_version.h as node's release archives ship it."""
+    (root / "bin").mkdir(parents=True)
+    mark = root / "ran"
+    (root / "bin" / "node").write_text(f"#!/bin/sh\ntouch {mark}\necho v18.20.1\n")
+    (root / "bin" / "npm").write_text("#!/bin/sh\nexit 0\n")
+    for exe in ("node", "npm"):
+        (root / "bin" / exe).chmod(0o755)
+    if header is not None:
+        (root / "include" / "node").mkdir(parents=True)
+        (root / "include" / "node" / "node_version.h").write_text(header)
+    return {"PATH": f"{root / 'bin'}:/usr/bin:/bin"}
+
+
+def test_node_major_is_read_from_the_release_header_without_running_node(tmp_path: Path) -> None:
+    from envr.store.sources.npm import node_major
+
+    header = "#ifndef SRC_NODE_VERSION_H_\n#define NODE_MAJOR_VERSION 22\n#define NODE_MINOR_VERSION 11\n"
+    assert node_major(_fake_node(tmp_path / "with", header)) == "22"
+    assert not (tmp_path / "with" / "ran").exists()
+    # no header (or one that does not say): node is asked
+    assert node_major(_fake_node(tmp_path / "without", None)) == "18"
+    assert (tmp_path / "without" / "ran").exists()
+    assert node_major(_fake_node(tmp_path / "odd", "#define NODE_MAJOR_VERSION x\n")) == "18"

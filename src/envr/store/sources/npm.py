@@ -147,8 +147,25 @@ def node_of(environ: Mapping[str, str]) -> tuple[str, str]:
     return node_major(environ), os.path.realpath(node)
 
 
+def _header_major(node: str) -> str | None:
+    """The major version in include/node/node_version.h beside the real node binary, which node's own release
+    archives (so nvm, fnm, asdf, mise and Homebrew installs) and most distribution builds ship: read, so a
+    prompt with envr's cache wiped starts no process. None where there is no such header."""
+    header = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(node))), "include", "node", "node_version.h")
+    try:
+        with open(header, "rb") as f:
+            text = f.read(65536).decode("ascii", "replace")
+    except OSError:
+        return None
+    match = re.search(r"^#define NODE_MAJOR_VERSION (\d{1,4})\s*$", text, re.M)
+    return match.group(1) if match else None
+
+
 def node_major(environ: Mapping[str, str]) -> str:
     node, _ = _tools(environ)
+    from_header = _header_major(node)
+    if from_header is not None:
+        return from_header
     try:
         out = subprocess.run([node, "--version"], capture_output=True, text=True, check=True, env=dict(environ))
     except (OSError, subprocess.CalledProcessError) as exc:
