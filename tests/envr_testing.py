@@ -27,6 +27,24 @@ def run_envr(
     return subprocess.run([ENVR, *args], cwd=cwd, env=full, capture_output=True, text=True, timeout=timeout)
 
 
+def isolated_env(tmp: Path) -> dict[str, str]:
+    """os.environ without envr's, XDG's and pytest's variables, and HOME, the XDG dirs, ENVR_STORE and TMPDIR
+    under tmp (HOME and TMPDIR created): one user's fresh world."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ENVR_", "XDG_", "PYTEST_", "_envr"))}
+    env.update(
+        HOME=str(tmp / "home"),
+        XDG_DATA_HOME=str(tmp / "data"),
+        XDG_CACHE_HOME=str(tmp / "cache"),
+        XDG_STATE_HOME=str(tmp / "state"),
+        XDG_CONFIG_HOME=str(tmp / "config"),
+        ENVR_STORE=str(tmp / "store"),
+        TMPDIR=str(tmp / "tmp"),
+    )
+    for key in ("HOME", "TMPDIR"):
+        Path(env[key]).mkdir(parents=True, exist_ok=True)
+    return env
+
+
 needs_node = pytest.mark.skipif(
     shutil.which("node") is None or shutil.which("npm") is None, reason="node and npm are not installed"
 )

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from envr_testing import isolated_env
+
 ENVR = str(Path(sys.executable).parent / "envr")
 USER = 4242  # the second uid of the permission cases (CI runs as root, which ignores modes)
 OTHER = 4243  # a third one: "another local user"
@@ -30,18 +32,7 @@ class World:
     def __init__(self, tmp: Path, uid: int | None = None) -> None:
         self.tmp = tmp
         self.uid = uid
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("ENVR_", "XDG_", "PYTEST_"))}
-        self.env.update(
-            HOME=str(tmp / "home"),
-            XDG_DATA_HOME=str(tmp / "data"),
-            XDG_CACHE_HOME=str(tmp / "cache"),
-            XDG_STATE_HOME=str(tmp / "state"),
-            XDG_CONFIG_HOME=str(tmp / "config"),
-            ENVR_STORE=str(tmp / "store"),
-            TMPDIR=str(tmp / "tmp"),
-        )
-        for key in ("HOME", "TMPDIR"):
-            Path(self.env[key]).mkdir(parents=True, exist_ok=True)
+        self.env = isolated_env(tmp)
         self.give(tmp)
 
     @property

@@ -19,6 +19,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from envr_testing import isolated_env
+
 ENVR = str(Path(sys.executable).parent / "envr")
 HELLO = b"#!/bin/sh\necho hello from the archive\n"
 PROGRESS = ("envr: realising", "envr: realised", "envr: synced", "envr: resolving")
@@ -32,23 +34,20 @@ class World:
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("ENVR_", "XDG_", "PYTEST_"))}
-        env.update(
-            HOME=str(tmp / "home"),
-            XDG_DATA_HOME=str(tmp / "data"),
-            XDG_CACHE_HOME=str(tmp / "cache"),
-            XDG_STATE_HOME=str(tmp / "state"),
-            XDG_CONFIG_HOME=str(tmp / "config"),
-            ENVR_STORE=str(tmp / "store"),
-            TMPDIR=str(tmp / "tmp"),
-        )
-        for key in ("HOME", "TMPDIR"):
-            Path(env[key]).mkdir(parents=True, exist_ok=True)
-        self.env = env
+        self.env = isolated_env(tmp)
 
     @property
     def store(self) -> Path:
         return Path(self.env["ENVR_STORE"])
+
+    def allowed_project(self, name: str, text: str) -> Path:
+        """A project dir under this world holding envr.toml `text`, allowed."""
+        root = self.tmp / name
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "envr.toml").write_text(text, encoding="utf-8")
+        r = self.run("allow", cwd=root)
+        assert r.returncode == 0, r.stderr
+        return root
 
     def run(
         self, *args: str, cwd: Path, timeout: float = 120, extra: Mapping[str, str] | None = None
@@ -73,12 +72,7 @@ class World:
         )
 
     def project(self, name: str, packages: str, env_section: str = "") -> Path:
-        root = self.tmp / name
-        root.mkdir(parents=True, exist_ok=True)
-        (root / "envr.toml").write_text(f"{env_section}[packages]\n{packages}\n", encoding="utf-8")
-        r = self.run("allow", cwd=root)
-        assert r.returncode == 0, r.stderr
-        return root
+        return self.allowed_project(name, f"{env_section}[packages]\n{packages}\n")
 
     def registered(self) -> list[str]:
         r = self.run("store", "ls", cwd=self.tmp)

@@ -12,18 +12,8 @@ import pytest
 from sources_helpers import World, one_error
 
 
-def project(world: World, name: str, text: str) -> Path:
-    root = world.tmp / name
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "envr.toml").write_text(text, encoding="utf-8")
-    r = world.run("allow", cwd=root)
-    assert r.returncode == 0, r.stderr
-    return root
-
-
 def test_locking_go_for_every_platform_downloads_no_archive(world: World, go_mirror: Any) -> None:
-    root = project(
-        world,
+    root = world.allowed_project(
         "l",
         'platforms = ["linux-x64", "linux-arm64", "darwin-x64", "darwin-arm64"]\n[packages]\ngo = "go:1.23"\n',
     )
@@ -40,7 +30,7 @@ def test_go_mod_names_the_version(world: World, go_mirror: Any) -> None:
     root = world.tmp / "m"
     root.mkdir(parents=True)
     (root / "go.mod").write_text("module example.com/m\n\ngo 1.22\n")
-    project(world, "m", '[packages]\ngo = { version-file = "go.mod" }\n')
+    world.allowed_project("m", '[packages]\ngo = { version-file = "go.mod" }\n')
     assert world.run("lock", cwd=root, extra={"ENVR_GO_MIRROR": go_mirror.root}).returncode == 0
     assert tomllib.loads((root / "envr.lock").read_text())["packages"]["go"]["version"] == "1.22.8"
     (root / "go.mod").write_text("module example.com/m\n\ngo 1.22\n\ntoolchain go1.23.1\n")
@@ -49,7 +39,7 @@ def test_go_mod_names_the_version(world: World, go_mirror: Any) -> None:
 
 
 def test_an_unstable_or_missing_go_names_the_newest(world: World, go_mirror: Any) -> None:
-    root = project(world, "n", '[packages]\ngo = "go:1.24"\n')
+    root = world.allowed_project("n", '[packages]\ngo = "go:1.24"\n')
     one_error(
         world.run("lock", cwd=root, extra={"ENVR_GO_MIRROR": go_mirror.root}),
         "no version 1.24",
@@ -63,7 +53,7 @@ def test_a_real_go_toolchain_realises_and_builds_from_its_store_path(
     if go_build is None:
         pytest.skip("no Go toolchain on this machine to repack (apt-get install golang-go)")
     version = go_build[0]
-    root = project(world, "g", f'[packages]\ngo = "go:{version}"\n')
+    root = world.allowed_project("g", f'[packages]\ngo = "go:{version}"\n')
     env = {
         "ENVR_GO_MIRROR": go_mirror.root,
         "GOCACHE": str(tmp_path / "gocache"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 
 from runtime_kit import NodeMirror
 from sources_helpers import World, one_error
@@ -13,18 +12,9 @@ def env_of(mirror: NodeMirror, **extra: str) -> dict[str, str]:
     return {"ENVR_NODE_MIRROR": mirror.root, **extra}
 
 
-def project(world: World, name: str, text: str) -> Path:
-    root = world.tmp / name
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "envr.toml").write_text(text, encoding="utf-8")
-    r = world.run("allow", cwd=root)
-    assert r.returncode == 0, r.stderr
-    return root
-
-
 def test_node_realises_from_the_mirror_and_runs_from_its_store_path(world: World, node_mirror: NodeMirror) -> None:
     major = node_mirror.real.split(".")[0]
-    root = project(world, "a", f'[packages]\nnode = "node:{major}"\n')
+    root = world.allowed_project("a", f'[packages]\nnode = "node:{major}"\n')
     r = world.run("sync", cwd=root, extra=env_of(node_mirror))
     assert r.returncode == 0, r.stderr
     r = world.run(
@@ -40,8 +30,8 @@ def test_two_projects_pinning_one_node_share_its_store_path_and_the_second_downl
     world: World, node_mirror: NodeMirror
 ) -> None:
     real, major = node_mirror.real, node_mirror.real.split(".")[0]
-    a = project(world, "a", f'[packages]\nnode = "node:{major}"\n')
-    b = project(world, "b", f'[packages]\nnode = {{ node = "{real}" }}\n')  # another spelling, same build
+    a = world.allowed_project("a", f'[packages]\nnode = "node:{major}"\n')
+    b = world.allowed_project("b", f'[packages]\nnode = {{ node = "{real}" }}\n')  # another spelling, same build
     assert world.run("sync", cwd=a, extra=env_of(node_mirror)).returncode == 0
     assert len(node_mirror.archive_requests()) == 1
     r = world.run("sync", cwd=b, extra=env_of(node_mirror))
@@ -56,8 +46,7 @@ def test_two_projects_pinning_one_node_share_its_store_path_and_the_second_downl
 def test_locking_every_platform_downloads_no_archive(world: World, node_mirror: NodeMirror) -> None:
     newer = next(v for v in node_mirror.versions if v.endswith(".3.0"))
     major = newer.split(".")[0]
-    root = project(
-        world,
+    root = world.allowed_project(
         "p",
         'platforms = ["linux-x64", "linux-arm64", "darwin-x64", "darwin-arm64"]\n'
         f'[packages]\nnode = "node:{major}"\nlts = "node:lts"\n',
@@ -76,7 +65,7 @@ def test_locking_every_platform_downloads_no_archive(world: World, node_mirror: 
 
 
 def test_a_lock_made_for_other_platforms_is_stale_when_platforms_change(world: World, node_mirror: NodeMirror) -> None:
-    root = project(world, "p", 'platforms = ["darwin-arm64"]\n[packages]\nnode = "node:lts"\n')
+    root = world.allowed_project("p", 'platforms = ["darwin-arm64"]\n[packages]\nnode = "node:lts"\n')
     assert world.run("lock", cwd=root, extra=env_of(node_mirror)).returncode == 0
     (root / "envr.toml").write_text('platforms = ["darwin-arm64", "linux-arm64"]\n[packages]\nnode = "node:lts"\n')
     assert world.run("allow", cwd=root).returncode == 0
@@ -88,7 +77,7 @@ def test_a_lock_made_for_other_platforms_is_stale_when_platforms_change(world: W
 
 
 def test_a_version_that_does_not_exist_names_the_newest_that_do(world: World, node_mirror: NodeMirror) -> None:
-    root = project(world, "p", '[packages]\nnode = "node:7"\n')
+    root = world.allowed_project("p", '[packages]\nnode = "node:7"\n')
     line = one_error(world.run("lock", cwd=root, extra=env_of(node_mirror)), "no version 7", "the newest are")
     for version in node_mirror.versions:
         if not version.endswith(".1.0") or version.startswith(str(int(node_mirror.real.split(".")[0]) + 3)):
@@ -97,7 +86,7 @@ def test_a_version_that_does_not_exist_names_the_newest_that_do(world: World, no
 
 def test_resolving_from_a_cached_index_works_offline(world: World, node_mirror: NodeMirror) -> None:
     major = node_mirror.real.split(".")[0]
-    root = project(world, "p", f'[packages]\nnode = "node:{major}"\n')
+    root = world.allowed_project("p", f'[packages]\nnode = "node:{major}"\n')
     r = world.run("store", "path", "node", cwd=root, extra=env_of(node_mirror))
     assert r.returncode == 0, r.stderr
     online = r.stdout.strip()
@@ -115,7 +104,7 @@ def test_version_files(world: World, node_mirror: NodeMirror) -> None:
     root.mkdir(parents=True)
     (root / ".nvmrc").write_text(f"v{major}\n")
     (root / ".tool-versions").write_text(f"python 3.12.1\nnodejs {node_mirror.real}\n")
-    project(world, "vf", '[packages]\nnodejs = { version-file = ".tool-versions" }\n')
+    world.allowed_project("vf", '[packages]\nnodejs = { version-file = ".tool-versions" }\n')
     r = world.run("lock", cwd=root, extra=env_of(node_mirror))
     assert r.returncode == 0, r.stderr  # its nodejs line, not its python line
     assert tomllib.loads((root / "envr.lock").read_text())["packages"]["nodejs"]["version"] == node_mirror.real
@@ -133,7 +122,7 @@ def test_a_version_file_with_garbage_is_one_line_naming_it(world: World, node_mi
     root = world.tmp / "g"
     root.mkdir(parents=True)
     (root / ".nvmrc").write_text("\n# pinned\nbanana; rm -rf /\n")
-    project(world, "g", '[packages]\nnode = { version-file = ".nvmrc" }\n')
+    world.allowed_project("g", '[packages]\nnode = { version-file = ".nvmrc" }\n')
     line = one_error(world.run("lock", cwd=root, extra=env_of(node_mirror)), f"{root / '.nvmrc'}:3", "not a version")
     assert "banana" in line
 
@@ -143,7 +132,7 @@ def test_a_tampered_archive_names_both_hashes(world: World, node_mirror: NodeMir
     name = f"node/v{real}/node-v{real}-linux-x64.tar.gz"
     good = node_mirror.server.files[f"/{name}"]
     node_mirror.server.files[f"/{name}"] = good[:-100] + b"\0" * 100
-    root = project(world, "t", f'[packages]\nnode = "node:{real}"\n')
+    root = world.allowed_project("t", f'[packages]\nnode = "node:{real}"\n')
     from runtime_kit import sha
 
     one_error(
@@ -165,7 +154,7 @@ def test_a_mirror_whose_index_lies_is_refused(world: World, node_mirror: NodeMir
     from runtime_kit import sha
 
     node_mirror.server.put(f"node/v{lie}/SHASUMS256.txt", f"{sha(data)}  {name}\n".encode())
-    root = project(world, "l", f'[packages]\nnode = "node:{lie}"\n')
+    root = world.allowed_project("l", f'[packages]\nnode = "node:{lie}"\n')
     one_error(world.run("sync", cwd=root, extra=env_of(node_mirror)), f"not v{lie}", "lies")
     assert world.registered() == []
 
@@ -174,12 +163,12 @@ def test_a_shasums_file_with_a_wrong_line_is_refused(world: World, node_mirror: 
     real = node_mirror.real
     key = f"/node/v{real}/SHASUMS256.txt"
     node_mirror.server.files[key] = node_mirror.server.files[key] + b"deadbeef node-v1.tar.gz\n"
-    root = project(world, "s", f'[packages]\nnode = "node:{real}"\n')
+    root = world.allowed_project("s", f'[packages]\nnode = "node:{real}"\n')
     one_error(world.run("lock", cwd=root, extra=env_of(node_mirror)), "SHASUMS256.txt line 2", "deadbeef")
 
 
 def test_a_platform_missing_from_the_lock_says_how_to_add_it(world: World, node_mirror: NodeMirror) -> None:
-    root = project(world, "m", 'platforms = ["darwin-arm64"]\n[packages]\nnode = "node:lts"\n')
+    root = world.allowed_project("m", 'platforms = ["darwin-arm64"]\n[packages]\nnode = "node:lts"\n')
     assert world.run("lock", cwd=root, extra=env_of(node_mirror)).returncode == 0
     assert world.run("lock", "--check", cwd=root).returncode == 0  # what platforms lists is what is locked
     one_error(

@@ -17,15 +17,6 @@ import pytest
 from sources_helpers import World, one_error, python_wheel, uv_world
 
 
-def project(world: World, name: str, text: str) -> Path:
-    root = world.tmp / name
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "envr.toml").write_text(text, encoding="utf-8")
-    r = world.run("allow", cwd=root)
-    assert r.returncode == 0, r.stderr
-    return root
-
-
 def listed(mirror: Any) -> dict[str, str]:
     return {"UV_PYTHON_DOWNLOADS_JSON_URL": mirror.downloads_url}
 
@@ -35,7 +26,7 @@ def minor(mirror: Any) -> str:
 
 
 def test_python_realises_and_runs_from_its_store_path(world: World, python_mirror: Any) -> None:
-    root = project(world, "p", f'[packages]\npython = "python:{minor(python_mirror)}"\n')
+    root = world.allowed_project("p", f'[packages]\npython = "python:{minor(python_mirror)}"\n')
     r = world.run("sync", cwd=root, extra=listed(python_mirror))
     assert r.returncode == 0, r.stderr
     code = "import sys, ssl, sqlite3, json; print(sys.prefix); print('%d.%d.%d' % sys.version_info[:3])"
@@ -48,8 +39,7 @@ def test_python_realises_and_runs_from_its_store_path(world: World, python_mirro
 
 
 def test_locking_python_for_every_platform_downloads_no_archive(world: World, python_mirror: Any) -> None:
-    root = project(
-        world,
+    root = world.allowed_project(
         "l",
         'platforms = ["linux-x64", "linux-arm64", "darwin-x64", "darwin-arm64"]\n[packages]\npython = "python:3.12"\n',
     )
@@ -63,7 +53,7 @@ def test_locking_python_for_every_platform_downloads_no_archive(world: World, py
 
 
 def test_a_python_version_that_does_not_exist_names_the_newest(world: World, python_mirror: Any) -> None:
-    root = project(world, "n", '[packages]\npython = "python:3.9"\n')
+    root = world.allowed_project("n", '[packages]\npython = "python:3.9"\n')
     one_error(world.run("lock", cwd=root, extra=listed(python_mirror)), "no version 3.9", "the newest are 3.12.7, ")
 
 
@@ -101,7 +91,7 @@ def test_uv_python_install_mirror_serves_uvs_own_list(world: World, python_mirro
 
     release, name = unquote(rel).rsplit("/", 1)
     python_mirror.server.put(f"uv-mirror/{release}/SHA256SUMS", f"{sha(python_mirror.tarball)}  {name}\n".encode())
-    root = project(world, "u", f'[packages]\npython = "python:{minor(python_mirror)}"\n')
+    root = world.allowed_project("u", f'[packages]\npython = "python:{minor(python_mirror)}"\n')
     env = {"UV_PYTHON_INSTALL_MIRROR": mirror}
     r = world.run("lock", cwd=root, extra=env)
     assert r.returncode == 0, r.stderr
@@ -116,7 +106,9 @@ def test_a_pypi_tool_is_built_on_the_projects_python(world: World, python_mirror
     wheels.mkdir()
     python_wheel(wheels, "pyrt", "1.0", main="import sys; print(sys.base_prefix)")
     uv_world(world, wheels, tmp_path / "uv-cache")
-    root = project(world, "t", f'[packages]\npython = "python:{minor(python_mirror)}"\npyrt = "pypi:pyrt==1.0"\n')
+    root = world.allowed_project(
+        "t", f'[packages]\npython = "python:{minor(python_mirror)}"\npyrt = "pypi:pyrt==1.0"\n'
+    )
     r = world.run("sync", cwd=root, extra=listed(python_mirror))
     assert r.returncode == 0, r.stderr
     python = world.run("store", "path", "python", cwd=root, extra=listed(python_mirror)).stdout.strip()
@@ -165,7 +157,7 @@ def test_a_tool_on_envrs_own_interpreter_is_reported_once_that_is_gone(
     wheels.mkdir()
     python_wheel(wheels, "pyold", "1.0")
     uv_world(world, wheels, tmp_path / "uv-cache")
-    root = project(world, "o", '[packages]\npyold = "pypi:pyold==1.0"\n')
+    root = world.allowed_project("o", '[packages]\npyold = "pypi:pyold==1.0"\n')
     env = {**world.env, "PWD": str(root)}
     r = subprocess.run(
         [str(venv / "bin" / "python"), "-m", "envr", "sync"],
@@ -195,8 +187,7 @@ def test_the_project_venv_is_made_with_the_pinned_python_synced_and_activated(
     root = world.tmp / "v"
     root.mkdir(parents=True)
     (root / "requirements.txt").write_text("projdep==2.0\n")
-    project(
-        world,
+    world.allowed_project(
         "v",
         f'[packages]\npython = "python:{minor(python_mirror)}"\n'
         '[python]\nvenv = ".venv"\nrequirements = "requirements.txt"\n',

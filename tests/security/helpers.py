@@ -30,6 +30,8 @@ from pathlib import Path
 
 import pytest
 
+from envr_testing import isolated_env
+
 ENVR = str(Path(sys.executable).parent / "envr")
 SETPRIV = shutil.which("setpriv")
 
@@ -47,22 +49,10 @@ _PROGRESS = re.compile(r"^envr: (realising|realised|resolving|synced|fetching|do
 
 def base_env(tmp: Path) -> dict[str, str]:
     """A clean environment: the caller's PATH and locale, HOME/XDG/ENVR_STORE/TMPDIR all under tmp."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ENVR_", "XDG_", "PYTEST_", "_envr"))}
-    env.update(
-        HOME=str(tmp / "home"),
-        XDG_DATA_HOME=str(tmp / "data"),
-        XDG_CACHE_HOME=str(tmp / "cache"),
-        XDG_STATE_HOME=str(tmp / "state"),
-        XDG_CONFIG_HOME=str(tmp / "config"),
-        ENVR_STORE=str(tmp / "store"),
-        TMPDIR=str(tmp / "tmp"),
-        LANG="C.UTF-8",
-        LC_ALL="C.UTF-8",
-    )
+    env = isolated_env(tmp)
+    env.update(LANG="C.UTF-8", LC_ALL="C.UTF-8")
     env.pop("PWD", None)
     env.pop("OLDPWD", None)
-    for key in ("HOME", "TMPDIR"):
-        Path(env[key]).mkdir(parents=True, exist_ok=True)
     return env
 
 
