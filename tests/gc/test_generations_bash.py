@@ -98,3 +98,22 @@ def test_the_profile_is_on_path_after_project_entries_and_a_rollback_shows_at_th
     _says(bash, "tool", "tool profile")
     assert sum("profile/current/bin" in entry for entry in bash.path()) == 1  # once, however many reloads
     assert run_envr("profile", "list", cwd=isolated).stdout.count("path:") == 2
+
+
+def test_a_project_loaded_with_a_package_missing_roots_what_it_loaded(isolated: Path, bash: Shell) -> None:
+    """A url that cannot be fetched leaves the project partly loaded: the tool that did realise is on the
+    shell's PATH, so the generation entering records roots it and gc keeps it (a new user's trial saw gc
+    delete it: a project with anything missing recorded no generation)."""
+    project = isolated / "partial"
+    write_project(project, "1", allow=False)
+    with (project / "envr.toml").open("a") as f:
+        f.write(f'gone = {{ url = "http://127.0.0.1:9/gone.tar.gz", sha256 = "{"0" * 64}" }}\n')
+    said = bash.run(f"cd {bash.q(project)} && envr allow")
+    assert any("missing: gone" in line for line in said.hook), said
+    assert "tool 1" in bash.run("tool").out
+    assert "(current)" in bash.run("envr generations").out
+    bash.run("cd /")
+    r = ok("gc", cwd=isolated)
+    assert "deleted 0 store paths" in r.stderr, r.stderr
+    bash.cd(project)
+    _says(bash, "tool", "tool 1")

@@ -29,7 +29,13 @@ def sync(path: Annotated[str | None, typer.Argument(help="envr.toml or its direc
     project, lock = approved(file)
     started = time.monotonic()
     reporter = Reporter()
-    resolved, built = sync_packages(project, os.environ, reporter.say, progress=reporter.transfer, lock_content=lock)
+    try:
+        resolved, built = sync_packages(
+            project, os.environ, reporter.say, progress=reporter.transfer, lock_content=lock
+        )
+    except EnvrError:
+        _record_generation(file)  # what did realise is rooted by the generation of what now loads
+        raise
     _record_generation(file)
     for name, r in resolved.items():
         typer.echo(f"{name}\t{'built' if name in built else 'present'}\t{r.path}")

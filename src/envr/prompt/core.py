@@ -160,7 +160,9 @@ def _load(out: Outcome, nearest: str) -> None:
     if too_big is not None:
         raise EnvrError(f"{nearest}: {too_big}")
     keep_changed(out.environ, out.old, new, out.kept, out.target)
-    if out.problem is None and pinned is None:
+    if pinned is None and top.allowed:
+        # Also when some packages are missing or failed: the generation is what this environment puts on PATH,
+        # and it is the gc root that keeps those store paths alive while the shell uses them.
         out.generation = _generation(loadable, new, out.target)
 
 
