@@ -43,7 +43,8 @@ class SyncInterrupted(EnvrError):
 
     def __init__(self, names: list[str], paths: list[str]) -> None:
         super().__init__(
-            f"interrupted before {', '.join(names)} were realised, so nothing changed; "
+            f"interrupted before {', '.join(names)} {'was' if len(names) == 1 else 'were'} realised, "
+            "so nothing changed; "
             "run envr sync and the project loads at the next prompt"
         )
         self.paths = paths  # the missing store paths: the prompt watches them appear

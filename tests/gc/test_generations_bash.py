@@ -108,8 +108,11 @@ def test_a_project_loaded_with_a_package_missing_roots_what_it_loaded(isolated: 
     write_project(project, "1", allow=False)
     with (project / "envr.toml").open("a") as f:
         f.write(f'gone = {{ url = "http://127.0.0.1:9/gone.tar.gz", sha256 = "{"0" * 64}" }}\n')
+        f.write('go = "go:1.22"\n')  # unlocked, its index never downloaded: the prompt does not fetch it
     said = bash.run(f"cd {bash.q(project)} && envr allow")
     assert any("missing: gone" in line for line in said.hook), said
+    assert any("go: https://go.dev/dl/" in line and "not downloaded yet" in line for line in said.hook), said
+    assert not any("synced" in line for line in said.hook), said  # the url failed and go was never tried
     assert "tool 1" in bash.run("tool").out
     assert "(current)" in bash.run("envr generations").out
     bash.run("cd /")
@@ -117,3 +120,15 @@ def test_a_project_loaded_with_a_package_missing_roots_what_it_loaded(isolated: 
     assert "deleted 0 store paths" in r.stderr, r.stderr
     bash.cd(project)
     _says(bash, "tool", "tool 1")
+
+
+def test_the_prompts_sync_line_names_only_what_it_realised(isolated: Path, bash: Shell) -> None:
+    """A new user's trial read 'synced node, python, go' while python and go could not be had."""
+    project = isolated / "half"
+    write_project(project, "1", allow=False)
+    with (project / "envr.toml").open("a") as f:
+        f.write('go = "go:1.22"\n')
+    said = bash.run(f"cd {bash.q(project)} && envr allow")
+    synced = [line for line in said.hook if "synced" in line]
+    assert len(synced) == 1 and synced[0].startswith("envr: synced tool in "), said
+    assert "tool 1" in bash.run("tool").out

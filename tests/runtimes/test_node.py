@@ -87,9 +87,12 @@ def test_a_version_that_does_not_exist_names_the_newest_that_do(world: World, no
 def test_resolving_from_a_cached_index_works_offline(world: World, node_mirror: NodeMirror) -> None:
     major = node_mirror.real.split(".")[0]
     root = world.allowed_project("p", f'[packages]\nnode = "node:{major}"\n')
+    assert world.run("lock", cwd=root, extra=env_of(node_mirror)).returncode == 0  # downloads the index
     r = world.run("store", "path", "node", cwd=root, extra=env_of(node_mirror))
     assert r.returncode == 0, r.stderr
     online = r.stdout.strip()
+    (root / "envr.lock").unlink()  # unlocked: the store path is named from the index
+    world.run("allow", cwd=root)
     node_mirror.server.files.clear()  # the mirror is gone
     offline = world.run("store", "path", "node", cwd=root, extra=env_of(node_mirror, ENVR_HTTP_TIMEOUT="2"))
     assert offline.returncode == 0, offline.stderr
@@ -177,3 +180,24 @@ def test_a_platform_missing_from_the_lock_says_how_to_add_it(world: World, node_
         "add 'linux-x64' to platforms",
     )
     assert node_mirror.archive_requests() == []
+
+
+def test_reporting_commands_never_download_an_index_and_sync_does(world: World, node_mirror: NodeMirror) -> None:
+    """An unlocked runtime names its store path from the mirror's index. status, ls and store path read only
+    what is cached (the README: no network); envr sync downloads it, and then they answer offline."""
+    major = node_mirror.real.split(".")[0]
+    root = world.allowed_project("r", f'[packages]\nnode = "node:{major}"\n')
+    before = len(node_mirror.server.requests)
+    for args in (("ls",), ("store", "path", "node"), ("status",)):
+        r = world.run(*args, cwd=root, extra=env_of(node_mirror))
+        assert "is not downloaded yet" in r.stdout + r.stderr and "envr sync" in r.stdout + r.stderr, (args, r)
+    assert len(node_mirror.server.requests) == before
+    r = world.run("sync", cwd=root, extra=env_of(node_mirror))
+    assert r.returncode == 0, r.stderr
+    node_mirror.server.files.clear()  # the mirror has nothing more to give: the cached index answers
+    after = len(node_mirror.server.requests)
+    r = world.run("store", "path", "node", cwd=root, extra=env_of(node_mirror))
+    assert r.returncode == 0 and f"-node-{node_mirror.real}" in r.stdout, r.stderr
+    r = world.run("ls", cwd=root, extra=env_of(node_mirror))
+    assert r.returncode == 0 and node_mirror.real in r.stdout, r.stderr
+    assert len(node_mirror.server.requests) == after

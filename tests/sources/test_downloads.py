@@ -172,6 +172,6 @@ def test_ctrl_c_during_the_prompts_auto_sync_ends_the_core(world: World, server:
     url = server.put("hang.tar.gz", DATA, "hang")
     root = world.project("p", url_entry("t", url, DATA), env_section='[env]\nX = "1"\n')
     _, err = interrupt_when_requested(world, server, ("export", "bash"), root, 1)
-    assert "interrupted before t were realised" in err, err
+    assert "interrupted before t was realised" in err, err
     assert "Traceback" not in err
     nothing_registered(world)

@@ -34,7 +34,7 @@ def test_ctrl_c_during_auto_sync_changes_nothing_and_a_later_sync_loads(isolated
         sh.child.sendintr()
         # bash and zsh keep what the interrupted core printed; fish cancels its prompt handler, and the core's
         # next run remembers the interrupt instead of starting the build again.
-        sh.child.expect_exact("interrupted before slow were realised, so nothing changed", timeout=60)
+        sh.child.expect_exact("interrupted before slow was realised, so nothing changed", timeout=60)
         sh.child.expect_exact(PROMPT)
         assert sh.var("GREETING") is None and sh.var("ENVR_ROOT") is None
         res = sh.run("envr store ls | grep -c slow")

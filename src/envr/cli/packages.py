@@ -34,7 +34,7 @@ def sync(path: Annotated[str | None, typer.Argument(help="envr.toml or its direc
             project, os.environ, reporter.say, progress=reporter.transfer, lock_content=lock
         )
     except EnvrError:
-        _record_generation(file)  # what did realise is rooted by the generation of what now loads
+        _record_partial_generation(file)
         raise
     _record_generation(file)
     for name, r in resolved.items():
@@ -54,6 +54,15 @@ def _record_generation(file: str) -> None:
     if generations.unpin(file):
         say("unpinned: the project runs its latest environment again")
     run(os.environ, os.path.dirname(file))
+
+
+def _record_partial_generation(file: str) -> None:
+    """After a failed sync: what did realise is rooted by the generation of what now loads (not realising
+    the rest again, which just failed)."""
+    from envr.prompt.commit import commit
+    from envr.prompt.core import compute
+
+    commit(compute(os.environ, os.path.dirname(file)))
 
 
 @app.command("lock", rich_help_panel=PANEL)

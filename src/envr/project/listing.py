@@ -21,6 +21,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from envr.store.sources.base import PackageSpec
+
 
 class Row:
     """One package as `envr ls` shows it."""
@@ -89,7 +91,7 @@ def project_rows(project: Project, environ: Mapping[str, str]) -> tuple[list[Row
     from envr.store import store_dir
 
     specs = specs_of(project)
-    asked = {s.name: source_for(s.kind).version(s) for s in specs}  # before the lock is attached
+    asked = {s.name: _asked(s) for s in specs}  # before the lock is attached
     try:
         written, note = read_lock_file(project.lock_file), None
     except LockError as e:
@@ -112,6 +114,15 @@ def project_rows(project: Project, environ: Mapping[str, str]) -> tuple[list[Row
         else:
             rows.append(Row(spec.name, spec.kind, asked[spec.name], r.path, r.path in valid, locked))
     return rows, note
+
+
+def _asked(spec: PackageSpec) -> str:
+    """The version envr.toml asks for; a runtime's request as written where naming it would need an index
+    that is not downloaded yet (a reader does not download)."""
+    try:
+        return source_for(spec.kind).version(spec)
+    except EnvrError:
+        return str(spec.entry.get(spec.kind) or spec.entry.get("version-file") or "?")
 
 
 def package_names(start: str) -> list[str]:

@@ -237,7 +237,10 @@ def sync(
         runtime = _provider(specs, "python") if want_venv else None
         only = [n for n in only if n != VENV] + ([runtime.name] if runtime is not None else [])
     lock = for_project(project, lock_content)
-    resolved = resolve(specs, store, {} if only is not None else None, lock)  # `only`: the caller reported failures
+    from envr.store.sources._downloads import fetching
+
+    with fetching():  # realising may download a runtime's index that names its store path
+        resolved = resolve(specs, store, {} if only is not None else None, lock)  # `only`: failures reported
     wanted = _with_inputs(specs, only) if only is not None else {s.name for s in specs}
     wanted &= resolved.keys()
     built: list[str] = []

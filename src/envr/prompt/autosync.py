@@ -52,14 +52,23 @@ def realise(outcome: Outcome) -> str | None:
         except KeyboardInterrupt:
             attempts.remember(project.file, digest, paths, attempts.INTERRUPTED)
             reporter.say("interrupted")
-            raise SyncInterrupted(outcome.missing, sorted(outcome.missing_paths)) from None
+            raise SyncInterrupted(_unrealised(outcome), sorted(outcome.missing_paths)) from None
         except EnvrError as e:  # load what is there; the status line names what is missing
             reporter.say(str(e))
             attempts.remember(project.file, digest, paths, str(e).splitlines()[0])
             continue
-        names = ", ".join(layer.missing)
-        if built:
-            reporter.say(f"synced {names} in {time.monotonic() - started:.1f}s")
+        if built:  # only what this call realised: a package whose index could not be read is not among them
+            reporter.say(f"synced {', '.join(built)} in {time.monotonic() - started:.1f}s")
         else:  # another process (envr watch, a sync in another shell) finished them while we waited
-            reporter.say(f"{names} realised meanwhile by another envr (envr watch?); nothing to do")
+            reporter.say(f"{', '.join(layer.missing)} realised meanwhile by another envr (envr watch?); nothing to do")
     return "; ".join(remembered) if remembered else None
+
+
+def _unrealised(outcome: Outcome) -> list[str]:
+    """The missing packages whose store paths are still not valid (Ctrl-C can land after some finished)."""
+    from envr.store import looks_valid
+
+    names: list[str] = []
+    for layer in outcome.layers:
+        names += [n for n in layer.missing if n not in layer.missing_named or not looks_valid(layer.missing_named[n])]
+    return names or list(outcome.missing)

@@ -258,7 +258,8 @@ def _package_bins(out: Outcome, layer: Layer, project: Project, base: Mapping[st
     for path in layer.store_paths:
         out.watched.expect_present(valid_marker(path))
     layer.missing = list(view.missing)
-    layer.missing_paths = [view.paths[n] for n in view.missing if n in view.paths]
+    layer.missing_named = {n: view.paths[n] for n in view.missing if n in view.paths}
+    layer.missing_paths = list(layer.missing_named.values())
     layer.failed = list(view.failed.values())
     out.missing += layer.missing
     out.missing_paths += layer.missing_paths

@@ -51,6 +51,7 @@ class Layer:
         self.store_paths: list[str] = []
         self.missing: list[str] = []
         self.missing_paths: list[str] = []
+        self.missing_named: dict[str, str] = {}  # missing name -> its store path, where its recipe was made
         self.failed: list[str] = []
         self.view_fill: tuple[str, object] | None = None
 

@@ -14,6 +14,23 @@ if TYPE_CHECKING:
 
 INDEX_LIMIT = 64 << 20
 
+# Whether an index that was never downloaded may be downloaded to name a store path. Off by default: the
+# prompt's core and the reporting commands (status, ls, store path) never touch the network; envr lock (which
+# passes a max_age) and realising (project.packages.sync, under `fetching()`) do.
+_FETCHING = [False]
+
+
+class fetching:
+    """While active (a sync: the command, exec, shell -p, watch, or the prompt's realisation of what is
+    missing), runtime indexes that are not cached yet may be downloaded."""
+
+    def __enter__(self) -> None:
+        self.before = _FETCHING[0]
+        _FETCHING[0] = True
+
+    def __exit__(self, *exc: object) -> None:
+        _FETCHING[0] = self.before
+
 
 def cache_path(url: str) -> str:
     from envr import dirs
@@ -37,6 +54,11 @@ def fetch_index(url: str, environ: Mapping[str, str], max_age: float | None, wha
         st, cached = None, False
     if cached:
         return read_regular(path, INDEX_LIMIT)
+    if max_age is None and st is None and not _FETCHING[0] and not url.startswith("/"):
+        raise EnvrError(
+            f"{what}: {url} is not downloaded yet, and this command does not download; "
+            "envr sync (or envr lock, which also records the exact version) does"
+        )
     if url.startswith("/"):  # a local file (a mirror's downloads list on disk): read it where it is
         try:
             return read_regular(url, INDEX_LIMIT)
