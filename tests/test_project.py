@@ -54,7 +54,7 @@ def test_unknown_section_is_located(tmp_path: Path) -> None:
     msg = error_of(tmp_path, '[env]\nA = "x"\n\n[enviroment]\nB = "y"\n')
     assert (
         msg
-        == f"{tmp_path / 'envr.toml'}:4:1: unknown section or key 'enviroment' (expected one of: env, path, packages, python, inherit, dotenv, platforms)"
+        == f"{tmp_path / 'envr.toml'}:4:1: unknown section or key 'enviroment' (expected one of: env, path, packages, python, version, inherit, dotenv, platforms)"
     )
 
 

@@ -72,7 +72,7 @@ def test_an_edit_that_breaks_the_file_shows_file_line_col_and_leaves_it_blocked(
     lines = r.stderr.splitlines()
     assert (
         lines[0]
-        == f"envr: {p / 'envr.toml'}:3:1: unknown section or key 'pakages' (expected one of: env, path, packages, python, inherit, dotenv, platforms)"
+        == f"envr: {p / 'envr.toml'}:3:1: unknown section or key 'pakages' (expected one of: env, path, packages, python, version, inherit, dotenv, platforms)"
     )
     assert "stays blocked" in lines[1] and len(lines) == 2
     r = run_envr("exec", ".", "--", "true", cwd=p)

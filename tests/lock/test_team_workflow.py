@@ -7,6 +7,7 @@ tarball with an unreachable registry, the rest from local directories.
 from __future__ import annotations
 
 import os
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -236,6 +237,11 @@ def test_init_writes_a_commented_allowed_starter_and_refuses_to_overwrite(isolat
     text = (d / "envr.toml").read_text()
     assert text.startswith("# envr.toml") and "[packages]" in text
     assert "trust: allowed" in ok(run_envr("status", cwd=d)).stdout
+    # the starter is the current format: what the README adds next (a dotenv list) needs no version change
+    (d / ".env").write_text("FROM_DOTENV=1\n")
+    (d / "envr.toml").write_text(text.replace("[env]", 'dotenv = [".env"]\n\n[env]', 1))
+    ok(run_envr("allow", cwd=d))
+    assert json.loads(ok(run_envr("export", "json", cwd=d)).stdout)["FROM_DOTENV"] == "1"
     (d / "envr.toml").write_text("version = 1\n# mine\n")
     r = run_envr("init", cwd=d)
     assert r.returncode == 1 and "already exists" in r.stderr

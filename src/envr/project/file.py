@@ -217,7 +217,7 @@ def parse(path: str, content: bytes) -> Project:
         elif key in TOP_KEYS:
             continue
         elif key not in SECTIONS:
-            known = ", ".join((*SECTIONS, *TOP_KEYS[1:]))
+            known = ", ".join((*SECTIONS, *TOP_KEYS))
             raise where.error(None, key, f"unknown section or key '{key}' (expected one of: {known})")
         elif not isinstance(value, dict):
             raise where.error(None, key, f"'{key}' must be a table, like [{key}]")

@@ -27,7 +27,7 @@ from envr.trust.allow import allow
 STARTER = """\
 # envr.toml: this directory's environment, applied when you cd in and reverted when you leave.
 # Nothing here runs until you approve it with `envr allow`; any edit needs approving again.
-version = 1
+version = 2
 
 [env]
 # GREETING = "hello"                 # exported while inside
