@@ -267,6 +267,11 @@ def test_status_and_block_message_say_what_a_pulled_change_did_to_packages(isola
     r = run_envr("export", "json", cwd=p, env=env)
     assert r.returncode == 3
     assert "run 'envr allow' to trust it (packages: +other 2.0, -tools " in r.stderr
+    # an edit that breaks the TOML: status names the syntax error, not "every package removed"
+    (p / "envr.toml").write_text((p / "envr.toml").read_text().replace('"pypi:lockother==2.0"', '"pypi:lockother'))
+    r = run_envr("status", cwd=p, env=env)
+    assert "invalid TOML" in r.stdout and "envr.toml:" in r.stdout
+    assert "changed since allowed: packages" not in r.stdout and "-lockdemo" not in r.stdout, r.stdout
 
 
 # --- team and CI --------------------------------------------------------------------------------------------

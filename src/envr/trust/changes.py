@@ -23,16 +23,17 @@ def _snapshot_file(project_file: str) -> str:
     return os.path.join(dirs.data_dir(), "approved-packages", os.path.basename(approval_file(project_file)))
 
 
-def package_labels(project_file: str) -> dict[str, str]:
-    """name -> what it pins (a locked version or hash, else the entry as written), from the files on disk.
-    Best effort: unreadable files give what could be read."""
+def package_labels(project_file: str) -> dict[str, str] | None:
+    """name -> what it pins (a locked version or hash, else the entry as written), from the files on disk;
+    None when envr.toml cannot be read as TOML (nothing can be said about its packages). Best effort: an
+    unreadable lock gives the entries as written."""
     import tomllib
 
     try:
         with open(project_file, "rb") as f:
             table = tomllib.loads(f.read().decode("utf-8")).get("packages", {})
     except (OSError, ValueError, RecursionError):  # RecursionError: nesting too deep for tomllib
-        return {}
+        return None
     if not isinstance(table, dict):
         return {}
     try:
@@ -56,7 +57,7 @@ def package_labels(project_file: str) -> dict[str, str]:
 
 def record_approved(project_file: str) -> None:
     """Remember what the approved content pins, so a later block can say what changed."""
-    labels = package_labels(project_file)
+    labels = package_labels(project_file) or {}
     path = _snapshot_file(project_file)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     write_atomic(path, "".join(f"{name}\t{value}\n" for name, value in sorted(labels.items())))
@@ -75,6 +76,8 @@ def changes_since_approved(project_file: str) -> str | None:
     except OSError:
         return None
     now = package_labels(project_file)
+    if now is None:  # being edited into invalid TOML: the syntax error is what is said, not "-everything"
+        return None
     parts = []
     for name in sorted(set(before) | set(now)):
         if name not in before:
