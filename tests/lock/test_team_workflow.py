@@ -6,8 +6,8 @@ tarball with an unreachable registry, the rest from local directories.
 
 from __future__ import annotations
 
-import os
 import json
+import os
 import shutil
 import sys
 from pathlib import Path

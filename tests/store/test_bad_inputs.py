@@ -156,3 +156,22 @@ def test_store_paths_cannot_be_modified_by_their_owner(isolated: Path, server: S
     finally:
         subprocess.run(["chmod", "-R", "u+w", str(shared)], check=False)
         shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_sync_names_every_package_it_cannot_name_and_realises_the_rest(isolated: Path) -> None:
+    """Two path packages whose directories are gone and one that is there: one line for each broken one, a
+    non-zero exit, and the good one realised (a new user's trial saw only the first of two failures)."""
+    (isolated / "p" / "good").mkdir(parents=True)
+    (isolated / "p" / "good" / "ok").write_text("#!/bin/sh\necho ok\n")
+    (isolated / "p" / "good" / "ok").chmod(0o755)
+    root = write_project(
+        isolated / "p",
+        'good = { path = "./good", bin = ["ok"] }\nlost1 = { path = "./lost1" }\nlost2 = { path = "./lost2" }',
+    )
+    r = run_envr("sync", cwd=root)
+    assert r.returncode != 0
+    errors = [line for line in r.stderr.splitlines() if "realis" not in line]
+    assert len(errors) == 2 and "lost1" in errors[0] and "lost2" in errors[1], r.stderr
+    assert any(
+        line.split()[:1] == ["good"] and "realised" in line for line in run_envr("ls", cwd=root).stdout.splitlines()
+    )

@@ -239,8 +239,11 @@ def sync(
     lock = for_project(project, lock_content)
     from envr.store.sources._downloads import fetching
 
+    unresolved: dict[str, str] = {}  # name -> why its store path cannot be named
     with fetching():  # realising may download a runtime's index that names its store path
-        resolved = resolve(specs, store, {} if only is not None else None, lock)  # `only`: failures reported
+        resolved = resolve(specs, store, unresolved, lock)
+    if only is not None:
+        unresolved.clear()  # the caller (the prompt) reported those already
     wanted = _with_inputs(specs, only) if only is not None else {s.name for s in specs}
     wanted &= resolved.keys()
     built: list[str] = []
@@ -261,9 +264,16 @@ def sync(
             todo = [resolved[s.name] for s in level if s.name in wanted]
             with ThreadPoolExecutor(max_workers=max(1, min(8, len(todo)))) as pool:
                 map_interruptible(pool, one, todo)  # Ctrl-C: the workers stop, queued ones never start
-            if errors:
+            if errors:  # each problem said, the first realisation error raised (its exit code counts)
+                for problem in [*unresolved.values(), *(str(e) for e in errors[1:])]:
+                    say(problem)
                 raise errors[0]
         keep_alive(store, [r.path for r in resolved.values()])
+        if unresolved:  # the rest is realised; each package that could not be named is said, the last raised
+            *before, last = unresolved.values()
+            for problem in before:
+                say(problem)
+            raise EnvrError(last)
         if want_venv:  # the project's own venv, on the project's python (realised above)
             from envr.project import venv
 
