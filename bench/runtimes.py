@@ -13,7 +13,8 @@ downloads the archive:
 - `envr sync`: the whole command in a fresh store (interpreter and CLI start-up, flocks, the tree's content
   hash, read-only, rename, registry) — what a user waits for.
 Resolving: NodeSource.recipe of an unlocked `node:MAJOR` (index.json and SHASUMS256.txt from the cache, no
-network), in-process, and `envr store path node` with the mirror gone. Prints medians and ratios; asserts nothing.
+network), in-process, and `envr store path node` with the mirror gone. Entering: the hook's core loading the
+node project (realised) against a plain one. Prints medians and ratios; asserts nothing.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    from envr.store.sources._downloads import fetching
     from envr.store.sources.base import PackageSpec, RealiseContext
     from envr.store.sources.node import SOURCE
 
@@ -147,7 +149,8 @@ def main() -> None:
 
         def source_realise() -> None:
             d = fresh("out")
-            SOURCE.realise(spec, d, RealiseContext(work / "realise.log", environ=env))
+            with fetching():  # as a sync realises: the index may be downloaded
+                SOURCE.realise(spec, d, RealiseContext(work / "realise.log", environ=env))
 
         project = work / "proj"
         project.mkdir()
@@ -193,12 +196,62 @@ def main() -> None:
                 raise SystemExit(r.stderr)
 
         t_path = median(store_path, args.repeat)
+        t_plain, t_runtime = enter_costs(env, work, project, max(args.repeat, 5) * 6)
         print(f"node {version} from a loopback mirror ({size / 1e6:.1f} MB .tar.gz), medians of {args.repeat}:")
         print(f"  curl | tar                          {t_curl:7.3f} s")
         print(f"  envr's node source (realise)        {t_source:7.3f} s   {t_source / t_curl:.2f}x   (target <= 1.2x)")
         print(f"  envr sync (the whole command)       {t_sync:7.3f} s   {t_sync / t_curl:.2f}x")
         print(f"  resolve node:{major} from the cached index  {t_resolve * 1000:7.2f} ms (in-process, no network)")
         print(f"  envr store path node, mirror gone   {t_path:7.3f} s   (CLI start-up included)")
+        print(f"  enter (the hook's core), plain      {t_plain * 1000:7.2f} ms")
+        print(
+            f"  enter, node:{major} realised          {t_runtime * 1000:7.2f} ms   "
+            f"{t_runtime / t_plain:.2f}x plain   (target: as cheap as without)"
+        )
+
+
+def enter_costs(env: dict[str, str], work: Path, project: Path, runs: int) -> tuple[float, float]:
+    """Median wall time of the hook's core loading a plain project and the node project (realised in a store
+    of its own, the prompt's caches warm), run exactly as `envr hook bash` runs it, alternating the two."""
+    store = work / "enter-store"
+    full = {**env, "ENVR_STORE": str(store)}
+    subprocess.run([ENVR, "sync"], cwd=project, env={**full, "PWD": str(project)}, check=True, capture_output=True)
+    plain = work / "plain"
+    plain.mkdir()
+    (plain / "envr.toml").write_text('[env]\nGREETING = "hello"\n')
+    subprocess.run([ENVR, "allow"], cwd=plain, env={**full, "PWD": str(plain)}, check=True, capture_output=True)
+    shown = subprocess.run(
+        [
+            "bash",
+            "-c",
+            'eval "$("$1" hook bash)"; printf "%s\\0%s\\0%s" "$_envr_py" "$_envr_boot" "$_envr_lib"',
+            "-",
+            ENVR,
+        ],
+        env=full,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    py, boot, lib = shown.split("\0")
+
+    def core(where: Path) -> float:
+        started = time.perf_counter()
+        r = subprocess.run(
+            [py, "-I", "-c", boot, lib, "bash", ""], cwd=where, env={**full, "PWD": str(where)}, capture_output=True
+        )
+        took = time.perf_counter() - started
+        if r.returncode != 0 or b"loaded" not in r.stderr:
+            raise SystemExit(f"the core did not load {where}: {r.stderr.decode(errors='replace')}")
+        return took
+
+    for _ in range(3):  # the parse and package-view caches, the page cache
+        core(plain), core(project)
+    times: dict[Path, list[float]] = {plain: [], project: []}
+    for _ in range(runs):
+        for where in (plain, project):
+            times[where].append(core(where))
+    return statistics.median(times[plain]), statistics.median(times[project])
 
 
 if __name__ == "__main__":
