@@ -8,6 +8,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from envr_testing import ENVR
 from shellkit import PROMPT, SHELLS, Session
 
 
@@ -49,3 +50,24 @@ def test_ctrl_c_during_auto_sync_changes_nothing_and_a_later_sync_loads(isolated
         assert sh.var("GREETING") == "hi"
     finally:
         session.close()
+
+
+def test_ctrl_c_during_envr_sync_says_so_and_exits_130(isolated: Path) -> None:
+    """A download that trickles on, and the user presses Ctrl-C: exit 130 at once with one line (a new user's
+    trial saw exit 130 and nothing said), and nothing left in the store."""
+    from sources_helpers import World, serve
+
+    world = World(isolated / "w")
+    with serve() as server:
+        url = server.put("big.tar.gz", b"x" * 200_000, "trickle")
+        root = world.allowed_project("p", f'[packages]\nbig = {{ url = "{url}", sha256 = "{"0" * 64}" }}\n')
+        env = {**world.env, "PWD": str(root)}
+        child = pexpect.spawn(ENVR, ["sync"], cwd=str(root), env=env, encoding="utf-8")
+        child.expect_exact("realising big", timeout=60)
+        child.expect([pexpect.TIMEOUT], timeout=1)
+        child.sendintr()
+        child.expect(pexpect.EOF, timeout=10)
+        child.close()
+        assert child.exitstatus == 130
+        assert "interrupted" in (child.before or ""), child.before
+    assert [n for n in world.registered() if "big" in n] == []

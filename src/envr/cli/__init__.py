@@ -24,6 +24,10 @@ def run() -> None:
     """typer reports usage errors itself; envr's own errors become one line and an exit code."""
     try:
         app()
+    except SystemExit as e:  # typer turns Ctrl-C into a silent exit 130: say it, once
+        if e.code == 130 and isinstance(getattr(e.__context__, "__cause__", None), KeyboardInterrupt):
+            say("interrupted; nothing half-done is kept in the store (run the command again to go on)")
+        raise
     except EnvrError as e:
         say(str(e))
         sys.exit(e.exit_code)
