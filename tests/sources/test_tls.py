@@ -181,3 +181,37 @@ def test_npm_certificate_errors_name_node_extra_ca_certs(tmp_path: Path, tls: Tl
     assert r.returncode != 0 and "Traceback" not in r.stderr
     [line] = error_lines(r.stderr)
     assert "npm tlstool@1.0.0" in line and "NODE_EXTRA_CA_CERTS=" in line, line
+
+
+@needs_openssl
+@can_namespace
+def test_npm_trusts_a_ca_in_the_system_store(tmp_path: Path, tls: Tls) -> None:
+    """The same registry with the proxy's CA in the system store: npm gets past TLS (the test index is not an
+    npm registry, so what it meets next is a 404, not a certificate error). Debian's node reads the system
+    store itself; node's official builds (a pinned node runtime) do not, which NODE_EXTRA_CA_CERTS is for."""
+    world = user(
+        tmp_path,
+        tls,
+        npm_config_registry=f"{tls.url}/",
+        npm_config_cache=str(tmp_path / "npm-cache"),
+        npm_config_fetch_retries="0",
+    )
+    root = world.project("p", "")
+    r = add(world, root, "npm:tlstool@1.0.0", tls)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    [line] = error_lines(r.stderr)
+    assert "npm tlstool@1.0.0" in line and "certificate" not in line and "NODE_EXTRA_CA_CERTS" not in line, line
+    assert "404" in line or "not found" in line.lower() or "Not Found" in line, line
+
+
+def test_npm_gets_the_system_bundle_unless_the_user_chose(tmp_path: Path) -> None:
+    from envr.store.sources._tools import npm_env, system_bundle
+
+    if not os.path.isfile(system_bundle()):
+        pytest.skip("no system CA bundle on this machine")
+    base = {"HOME": str(tmp_path)}
+    assert npm_env(base)["NODE_EXTRA_CA_CERTS"] == system_bundle()
+    assert npm_env({**base, "NODE_EXTRA_CA_CERTS": "/mine.pem"})["NODE_EXTRA_CA_CERTS"] == "/mine.pem"
+    assert "NODE_EXTRA_CA_CERTS" not in npm_env({**base, "npm_config_cafile": "/corp.pem"})
+    (tmp_path / ".npmrc").write_text("cafile=/corp.pem\n")
+    assert "NODE_EXTRA_CA_CERTS" not in npm_env(base)

@@ -8,7 +8,9 @@
   where pip, curl and npm worked; envr asks uv for the system store (`UV_SYSTEM_CERTS=1`, and its older
   name `UV_NATIVE_TLS=1`) unless the user set either, or `SSL_CERT_FILE`. npm reads Node's own roots: a
   certificate error (SELF_SIGNED_CERT_IN_CHAIN, UNABLE_TO_GET_ISSUER_CERT_LOCALLY, ...) is reported with
-  the one-line fix (NODE_EXTRA_CA_CERTS pointing at the system bundle, or npm's `cafile`).
+  the one-line fix (NODE_EXTRA_CA_CERTS pointing at the system bundle, or npm's `cafile`). So envr adds the
+  system bundle to Node's roots (NODE_EXTRA_CA_CERTS) unless the user set it or a cafile: a trial behind a
+  TLS-inspecting proxy saw every npm step stall and retry before that error.
 - What `envr add` pins (issue 10 item 5): the version of a universal resolution that the entry's own
   interpreter gets (installed_version).
 - Progress (issue 10 item 12): their output is read line by line as it streams, and turned into the phase
@@ -63,6 +65,10 @@ def npm_env(environ: Mapping[str, str]) -> dict[str, str]:
     env.setdefault("NO_COLOR", "1")
     if not any(k.lower() == "npm_config_fetch_timeout" for k in env) and not _npmrc_sets(env, "fetch-timeout"):
         env["npm_config_fetch_timeout"] = str(int(_timeout(environ) * 1000))
+    if "NODE_EXTRA_CA_CERTS" not in env and not any(k.lower() == "npm_config_cafile" for k in env):
+        bundle = system_bundle()
+        if os.path.isfile(bundle) and not _npmrc_sets(env, "cafile"):
+            env["NODE_EXTRA_CA_CERTS"] = bundle  # added to Node's own roots, as uv gets the system store
     return env
 
 
