@@ -111,4 +111,4 @@ def test_an_edit_of_packages_says_when_the_lock_no_longer_fits(isolated: Path) -
 
 def test_edit_outside_a_project(isolated: Path) -> None:
     r = run_envr("edit", cwd=isolated, env=env_with(EDITOR="true"))
-    assert r.returncode == 1 and r.stderr == f"envr: no envr.toml at or above {isolated}\n"
+    assert r.returncode == 1 and r.stderr == f"envr: no envr.toml at or above {isolated} (envr init writes one)\n"

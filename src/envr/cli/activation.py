@@ -95,7 +95,7 @@ def exec(
     start = os.path.abspath(directory)
     file = find_project_file(start)
     if file is None:
-        raise NoProjectError(f"no {FILENAME} at or above {start}")
+        raise NoProjectError(f"no {FILENAME} at or above {start} (envr init writes one)")
     if trust_it:
         approve(file)  # refuses a file that would not load
     if trust.check(file, trust.content_hash(file)).allowed:

@@ -156,7 +156,7 @@ def project_file(path: str | None) -> str:
         raise EnvrError(f"{path}: no such file or directory")
     found = find_project_file(start)
     if found is None:
-        raise NoProjectError(f"no {FILENAME} at or above {start}")
+        raise NoProjectError(f"no {FILENAME} at or above {start} (envr init writes one)")
     return found
 
 
