@@ -88,3 +88,13 @@ def test_pick_names_the_newest_per_series() -> None:
         Exception, match=r"no version 19 at here; the newest are 22\.3\.0, 21\.0\.0, 20\.10\.0, 18\.1\.0$"
     ):
         pick("node", "19", releases, True, 1, "here")
+
+
+def test_an_unreachable_default_host_names_the_mirror_setting() -> None:
+    from envr.store.sources._downloads import _mirror_hint
+
+    assert "ENVR_NODE_MIRROR" in _mirror_hint("node", {}) and "npm:" in _mirror_hint("node", {})
+    assert "ENVR_GO_MIRROR" in _mirror_hint("packages.go (go 1.23.2 from https://x)", {})
+    assert "UV_PYTHON_INSTALL_MIRROR" in _mirror_hint("python", {})
+    assert _mirror_hint("node", {"ENVR_NODE_MIRROR": "http://m/"}) == ""  # the mirror itself is unreachable
+    assert _mirror_hint("url", {}) == ""

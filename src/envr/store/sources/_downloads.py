@@ -79,10 +79,25 @@ def fetch_index(url: str, environ: Mapping[str, str], max_age: float | None, wha
     except _fetch.FetchError as e:
         if st is not None:
             return read_regular(path, INDEX_LIMIT)
-        raise EnvrError(f"{what}: {e}") from None
+        raise EnvrError(f"{what}: {e}{_mirror_hint(what, environ)}") from None
     finally:
         if os.path.exists(part):
             os.unlink(part)
+
+
+_MIRRORS = {
+    "node": "ENVR_NODE_MIRROR (a nodejs.org-style mirror, or npm: for the npm registry's node builds)",
+    "go": "ENVR_GO_MIRROR",
+    "python": "UV_PYTHON_INSTALL_MIRROR (or UV_PYTHON_DOWNLOADS_JSON_URL)",
+}
+
+
+def _mirror_hint(what: str, environ: Mapping[str, str]) -> str:
+    """'; behind a firewall, set ENVR_NODE_MIRROR ...' for a runtime whose mirror setting is not set."""
+    for kind, setting in _MIRRORS.items():
+        if (what == kind or f"({kind} " in what) and not environ.get(setting.split()[0]):
+            return f"; where that host cannot be reached, set {setting}"
+    return ""
 
 
 def parse_json(data: bytes, url: str, what: str) -> Any:
