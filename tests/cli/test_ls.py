@@ -85,7 +85,9 @@ def test_ls_profile_lists_the_profile_tools(isolated: Path) -> None:
 
 def test_ls_outside_a_project_and_with_an_empty_one(isolated: Path) -> None:
     r = run_envr("ls", cwd=isolated)
-    assert r.returncode == 1 and r.stderr.strip().splitlines() == [f"envr: no envr.toml at or above {isolated} (envr init writes one)"]
+    assert r.returncode == 1 and r.stderr.strip().splitlines() == [
+        f"envr: no envr.toml at or above {isolated} (envr init writes one)"
+    ]
     p = project(isolated / "p", "[env]\nA = '1'\n")
     ok(run_envr("allow", cwd=p))
     r = ok(run_envr("ls", cwd=p))
