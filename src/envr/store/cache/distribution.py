@@ -24,7 +24,6 @@ from envr.store.cache.transport import (
     CacheError,
     HttpStatusError,
     Transport,
-    Unreachable,
     drain_error,
     is_loopback,
     upload_body,
@@ -32,7 +31,6 @@ from envr.store.cache.transport import (
 
 CHUNKED_ABOVE = 64 << 20
 CHUNK = 16 << 20
-_READ = 1 << 20
 
 
 def _hostname(host: str) -> str:
@@ -131,19 +129,7 @@ class Registry:
             raise CacheError(f"{url}: no such blob (expected {digest})")
         if resp.status != 200:
             raise self._fail(resp, url, "GET blob")
-        try:
-            while chunk := resp.read(_READ):
-                write(chunk)
-                progress(len(chunk))
-        except (OSError, http.client.HTTPException) as e:
-            resp.close()
-            self.transport.close()
-            reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
-            raise Unreachable(f"{url}: the download of {digest} broke off ({reason})") from None
-        except BaseException:
-            resp.close()
-            self.transport.close()  # the connection is mid-body: never reuse it
-            raise
+        self.transport.stream(resp, url, digest, write, progress)
 
     def mount(self, digest: str, from_repository: str) -> bool:
         """Ask the registry to link a blob it holds in another repository; False if it would not."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import http.client
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -29,7 +28,7 @@ from envr.store.cache.backend import (
     digest_of,
     read_small,
 )
-from envr.store.cache.transport import CacheError, Transport, Unreachable, drain_error
+from envr.store.cache.transport import CacheError, Transport, drain_error
 
 REF_NAME = "org.opencontainers.image.ref.name"
 LAYOUT_FILE = '{"imageLayoutVersion":"1.0.0"}'
@@ -199,19 +198,7 @@ class StaticLayout:
             raise CacheError(f"{url}: no blob {digest}")
         if resp.status != 200:
             raise CacheError(f"{url}: {drain_error(resp)} (expected blob {digest})")
-        try:
-            while chunk := resp.read(_READ):
-                write(chunk)
-                progress(len(chunk))
-        except (OSError, http.client.HTTPException) as e:
-            resp.close()
-            self.transport.close()
-            reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
-            raise Unreachable(f"{url}: the download of {digest} broke off ({reason})") from None
-        except BaseException:
-            resp.close()
-            self.transport.close()
-            raise
+        self.transport.stream(resp, url, digest, write, progress)
 
     def put_blob(self, digest: str, size: int, f: IO[bytes], progress: Callable[[int], None] | None) -> None:
         raise CacheError(f"{self.url}: a static https cache is read-only; push to oci:// or file:// instead")

@@ -109,6 +109,30 @@ class Transport:
             conn.close()
         self._conns.clear()
 
+    def stream(
+        self,
+        resp: http.client.HTTPResponse,
+        url: str,
+        digest: str,
+        write: Callable[[bytes], object],
+        progress: Callable[[int], None],
+    ) -> None:
+        """A blob response's body into write, block by block. A connection that breaks mid-body is closed (it
+        is never reused) and is Unreachable, naming the blob; so is any other exception while reading."""
+        try:
+            while chunk := resp.read(_BLOCK):
+                write(chunk)
+                progress(len(chunk))
+        except (OSError, http.client.HTTPException) as e:
+            resp.close()
+            self.close()
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
+            raise Unreachable(f"{url}: the download of {digest} broke off ({reason})") from None
+        except BaseException:
+            resp.close()
+            self.close()  # the connection is mid-body: never reuse it
+            raise
+
     def request(
         self,
         method: str,
