@@ -136,39 +136,29 @@ def download(art: Any, environ: Mapping[str, str], what: str, progress: Any = No
     import base64
     import hashlib
 
-    from envr import dirs
-    from envr.store.hashing import file_sha256
     from envr.store.sources import _fetch
 
-    cache = os.path.join(dirs.cache_dir(), "downloads")
-    os.makedirs(cache, exist_ok=True)
     if art.digest.startswith("sha256:"):
-        expected = art.digest[len("sha256:") :].lower()
-        final = os.path.join(cache, expected)
-        if os.path.exists(final) and file_sha256(final) == expected:
-            return final
-    else:
-        final = os.path.join(cache, "integrity-" + hashlib.sha256(art.digest.encode()).hexdigest())
+        return _fetch.verified(art.url, art.digest[len("sha256:") :].lower(), environ, progress, what)
+    cache = _fetch.cache_dir()  # an npm integrity (sha512): kept under a name derived from it
+    os.makedirs(cache, exist_ok=True)
+    final = os.path.join(cache, "integrity-" + hashlib.sha256(art.digest.encode()).hexdigest())
     part = f"{final}.part-{os.getpid()}-{id(art)}"
     try:
         try:
-            sha = _fetch.download(art.url, part, environ, progress)
+            _fetch.download(art.url, part, environ, progress)
         except _fetch.FetchError as e:
             raise EnvrError(f"{what}: {e}") from None
-        if art.digest.startswith("sha256:"):
-            if sha != expected:
-                raise EnvrError(f"{what}: sha256 mismatch for {art.url}: expected {expected}, got {sha}")
-        else:
-            algo, _, want = art.digest.partition("-")
-            h = hashlib.new(algo) if algo in ("sha512", "sha384", "sha256") else None
-            if h is None:
-                raise EnvrError(f"{what}: unsupported integrity {art.digest[:20]!r} for {art.url}")
-            with open(part, "rb") as f:
-                while chunk := f.read(1 << 20):
-                    h.update(chunk)
-            got = base64.b64encode(h.digest()).decode()
-            if got != want:
-                raise EnvrError(f"{what}: integrity mismatch for {art.url}: expected {art.digest}, got {algo}-{got}")
+        algo, _, want = art.digest.partition("-")
+        h = hashlib.new(algo) if algo in ("sha512", "sha384", "sha256") else None
+        if h is None:
+            raise EnvrError(f"{what}: unsupported integrity {art.digest[:20]!r} for {art.url}")
+        with open(part, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+        got = base64.b64encode(h.digest()).decode()
+        if got != want:
+            raise EnvrError(f"{what}: integrity mismatch for {art.url}: expected {art.digest}, got {algo}-{got}")
         os.replace(part, final)
     finally:
         if os.path.exists(part):

@@ -299,3 +299,42 @@ def download(
     finally:
         _local.guard = previous
     raise FetchError(f"cannot fetch {url}: {last}")
+
+
+def cache_dir() -> str:
+    """Where verified downloads are kept, named by their sha256 (url packages and runtimes share it)."""
+    from envr import dirs
+
+    return os.path.join(dirs.cache_dir(), "downloads")
+
+
+def verified(
+    url: str,
+    expected: str,
+    environ: Mapping[str, str],
+    progress: Callable[[int, int | None], None] | None,
+    what: str,
+) -> str:
+    """The download of url whose sha256 is expected, in the cache (fetched now unless a copy that still hashes
+    to it is there). What arrives is written beside it and only renamed into place once it hashes right, so a
+    mismatch (naming both hashes) or a broken download leaves nothing."""
+    from envr.store.hashing import file_sha256
+
+    cache = cache_dir()
+    os.makedirs(cache, exist_ok=True)
+    final = os.path.join(cache, expected)
+    if os.path.exists(final) and file_sha256(final) == expected:
+        return final
+    part = f"{final}.part-{os.getpid()}-{threading.get_ident()}"
+    try:
+        try:
+            actual = download(url, part, environ, progress)
+        except FetchError as e:
+            raise FetchError(f"{what}: {e}") from None
+        if actual != expected:
+            raise FetchError(f"{what}: sha256 mismatch for {url}: expected {expected}, got {actual}")
+        os.replace(part, final)
+    finally:
+        if os.path.exists(part):
+            os.unlink(part)
+    return final

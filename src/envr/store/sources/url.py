@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import os
 
-from envr import dirs
 from envr.errors import EnvrError
 from envr.store.sources import _archive as archive
 from envr.store.sources import _tree as build
@@ -281,7 +280,9 @@ class UrlSource:
             raise EnvrError(f"{text!r}: give url:https://..., url:http://... or url:file:///...")
         sha = fetch_new(url, os.environ)
         if archive.format_for(url) == "whl":
-            _wheel_check(os.path.join(_cache(), sha), text)
+            from envr.store.sources import _fetch
+
+            _wheel_check(os.path.join(_fetch.cache_dir(), sha), text)
         return CliSpec(text, self.kind, name_from_url(url), {"url": url, "sha256": sha})
 
 
@@ -417,38 +418,16 @@ def name_from_url(url: str) -> str:
     return name or "download"
 
 
-def _cache() -> str:
-    return os.path.join(dirs.cache_dir(), "downloads")
-
-
 def fetch(
     spec: PackageSpec,
     progress: Callable[[int, int | None], None] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> str:
     """The verified download in the cache (fetched now if needed); raises before anything reaches the store."""
-    from envr.store.hashing import file_sha256
     from envr.store.sources import _fetch
 
     url, expected = for_platform(spec)
-    cache = _cache()
-    os.makedirs(cache, exist_ok=True)
-    final = os.path.join(cache, expected)
-    if os.path.exists(final) and file_sha256(final) == expected:
-        return final
-    part = f"{final}.part-{os.getpid()}-{id(spec)}"
-    try:
-        try:
-            actual = _fetch.download(url, part, os.environ if environ is None else environ, progress)
-        except _fetch.FetchError as e:
-            raise FetchError(f"packages.{spec.name}: {e}") from None
-        if actual != expected:
-            raise FetchError(f"packages.{spec.name}: sha256 mismatch for {url}: expected {expected}, got {actual}")
-        os.replace(part, final)
-    finally:
-        if os.path.exists(part):
-            os.unlink(part)
-    return final
+    return _fetch.verified(url, expected, os.environ if environ is None else environ, progress, f"packages.{spec.name}")
 
 
 def fetch_new(url: str, environ: Mapping[str, str]) -> str:
@@ -456,7 +435,7 @@ def fetch_new(url: str, environ: Mapping[str, str]) -> str:
     from envr import progress
     from envr.store.sources import _fetch
 
-    cache = _cache()
+    cache = _fetch.cache_dir()
     os.makedirs(cache, exist_ok=True)
     part = os.path.join(cache, f"new.part-{os.getpid()}")
     name = name_from_url(url)
