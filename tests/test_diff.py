@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from envr.prompt.activate import Activation, interpolate
+from envr.project.templates import interpolate, literal, names_read
+from envr.prompt.activate import Activation
 from envr.prompt.state import STATE_VAR, State, apply, changes, pack, revert, unpack
 
 values = st.text(st.characters(codec="utf-8", exclude_characters="\0"), max_size=30)
@@ -23,6 +24,9 @@ def test_interpolation() -> None:
     assert interpolate("${MISSING}|${EMPTY}|", env) == "||"
     assert interpolate("$$5 $HOME ${ not} $", env) == "$5 $HOME ${ not} $"
     assert interpolate("$${HOME}", env) == "${HOME}"
+    # the names it reads and the least it can be come from the same scan
+    assert names_read("$${HOME} ${A}x${B} ${ not} $$$${C} ${${D}}") == ["A", "B", "D"]  # $$$$ is two $: {C} is text
+    assert literal("a${X}b$$c${ y}") == "ab$c${ y}"
 
 
 def test_revert_restores_value_empty_and_unset() -> None:

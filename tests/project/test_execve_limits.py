@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from envr.project.limits import MAX_ARG_STRLEN, arg_max, env_bytes, execve_problem, literal
+from envr.project.limits import MAX_ARG_STRLEN, arg_max, env_bytes, execve_problem
+from envr.project.templates import literal
 from envr_testing import run_envr
 from envr_world import project, world
 

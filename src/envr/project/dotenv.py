@@ -19,7 +19,7 @@ pulled `.env` that sets LD_PRELOAD or PATH takes no effect without a reviewed, a
 from __future__ import annotations
 
 from envr.errors import ProjectFileError
-from envr.project.file import valid_name
+from envr.project.templates import valid_name
 
 # Names a program (or the dynamic loader, or a shell) takes code, a command or a library path from.
 CODE_NAMES = frozenset(

@@ -17,10 +17,10 @@ from envr.project.limits import (
     _over_strlen,
     arg_max,
     env_bytes,
-    literal,
     path_growth,
 )
 from envr.project.settings import parse_platforms, parse_python
+from envr.project.templates import literal, valid_name
 
 TYPE_CHECKING = False  # typing's import costs the prompt ~2 ms; mypy still reads the block below
 
@@ -31,15 +31,6 @@ FILENAME = "envr.toml"
 LOCKNAME = "envr.lock"
 FORMAT_VERSION = 2  # 2 adds inherit, dotenv and commands in [env]; a file that says version = 1 may not use them
 FORMAT_VERSIONS = (1, 2)
-
-_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
-_NAME_CHARS = _NAME_START | frozenset("0123456789")
-
-
-def valid_name(name: str) -> bool:
-    """[A-Za-z_][A-Za-z0-9_]*, checked without `re`: this module sits on the prompt's path."""
-    return bool(name) and name[0] in _NAME_START and all(c in _NAME_CHARS for c in name)
-
 
 MAX_NESTING = 64  # where a refusal of deep nesting points: the first array or inline table deeper than this
 

@@ -7,20 +7,11 @@ from __future__ import annotations
 
 import os
 
+from envr.project.templates import literal
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
-
-
-def _is_name(text: str) -> bool:
-    return (
-        bool(text)
-        and text[0] in _NAME_START
-        and (text.replace("_", "a").isascii() and text.replace("_", "a").isalnum())
-    )
-
 
 # A project's change must fit what execve can carry (D12). Linux caps every single argv or environment string
 # at MAX_ARG_STRLEN, its NUL included; the whole of argv and the environment shares ARG_MAX. A project over
@@ -34,27 +25,6 @@ POINTER = 8  # each environment string also costs execve a pointer
 def env_bytes(name: str, value: str) -> int:
     """What NAME=value costs as one environment string: its bytes and the terminating NUL."""
     return len(name.encode("utf-8", "surrogateescape")) + len(value.encode("utf-8", "surrogateescape")) + 2
-
-
-def literal(template: str) -> str:
-    """A value template as it reads with every ${NAME} empty: the least it can be at activation."""
-    out = []
-    i = 0
-    while True:
-        j = template.find("$", i)
-        if j < 0:
-            out.append(template[i:])
-            return "".join(out)
-        out.append(template[i:j])
-        close = template.find("}", j + 2) if template.startswith("${", j) else -1
-        if template.startswith("$$", j):
-            out.append("$")
-            i = j + 2
-        elif close > 0 and _is_name(template[j + 2 : close]):
-            i = close + 1
-        else:
-            out.append("$")
-            i = j + 1
 
 
 def path_growth(entries: tuple[str, ...], root: str) -> int:

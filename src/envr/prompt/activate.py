@@ -10,43 +10,11 @@ import os
 
 from envr.errors import EnvrError
 from envr.project.file import Project
+from envr.project.templates import interpolate, names_read
 
 TYPE_CHECKING = False  # collections.abc and typing cost the prompt ~1-2 ms; annotations only
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-
-_NAME_START = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
-_NAME_CHARS = _NAME_START + "0123456789"
-
-
-def interpolate(template: str, env: Mapping[str, str]) -> str:
-    """${NAME} is NAME's value before activation (empty if unset); $$ is a literal $; any other $ stays.
-
-    A hand-written scan, not a regex: the prompt's lean path keeps `re` unloaded when it can.
-    """
-    out = []
-    i = 0
-    n = len(template)
-    while i < n:
-        j = template.find("$", i)
-        if j < 0:
-            out.append(template[i:])
-            break
-        out.append(template[i:j])
-        if template.startswith("$$", j):
-            out.append("$")
-            i = j + 2
-            continue
-        if template.startswith("${", j):
-            close = template.find("}", j + 2)
-            name = template[j + 2 : close] if close > 0 else ""
-            if name and name[0] in _NAME_START and all(c in _NAME_CHARS for c in name):
-                out.append(env.get(name, ""))
-                i = close + 1
-                continue
-        out.append("$")
-        i = j + 1
-    return "".join(out)
 
 
 class Activation:
@@ -107,28 +75,6 @@ def referenced(project: Project) -> set[str]:
     names: set[str] = set()
     templates = [t for t in project.env.values() if t is not None] + list(project.prepend) + list(project.append)
     for template in templates:
-        i = template.find("${")
-        while i >= 0:
-            close = template.find("}", i + 2)
-            name = template[i + 2 : close] if close > 0 else ""
-            if name and name[0] in _NAME_START and all(c in _NAME_CHARS for c in name) and not _escaped(template, i):
-                names.add(name)
-            i = template.find("${", i + 2)
+        names.update(names_read(template))
     names.discard("ENVR_ROOT")
     return names
-
-
-def _escaped(template: str, i: int) -> bool:
-    """Whether the $ at i is the second of a `$$` (a literal $), counting from the start as interpolate does."""
-    j = 0
-    while j < i:
-        j = template.find("$", j)
-        if j < 0 or j >= i:
-            return False
-        if template.startswith("$$", j):
-            if j + 1 == i:
-                return True
-            j += 2
-        else:
-            j += 1
-    return False

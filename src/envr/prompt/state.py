@@ -8,7 +8,7 @@ and remove only envr's own PATH entries (entries the user added inside stay).
 
 from __future__ import annotations
 
-from envr.project.file import valid_name
+from envr.project.templates import valid_name
 from envr.prompt.activate import Activation
 
 TYPE_CHECKING = False  # collections.abc and typing cost the prompt ~1-2 ms; annotations only
