@@ -6,7 +6,6 @@ import hashlib
 import io
 import os
 import subprocess
-import sys
 import tarfile
 import threading
 import zipfile
@@ -16,15 +15,14 @@ from pathlib import Path
 
 import pytest
 
-ENVR = str(Path(sys.executable).parent / "envr")
+from envr_testing import run_envr as _run_envr
 
 
 def run_envr(
     *args: str, cwd: Path | str, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    full = dict(os.environ if env is None else env)
-    full["PWD"] = str(cwd)
-    return subprocess.run([ENVR, *args], cwd=cwd, env=full, capture_output=True, text=True, timeout=timeout)
+    """The kit's run_envr with the store tests' shorter default timeout."""
+    return _run_envr(*args, cwd=cwd, env=env, timeout=timeout)
 
 
 class Server:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from envr.store.hashing import tree_hash
+from envr_testing import ENVR
 from store_helpers import (
-    ENVR,
     HELLO,
     Server,
     server,
