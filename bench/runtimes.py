@@ -104,7 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    from envr.store.sources._downloads import fetching
+    from envr.store.sources import fetching
     from envr.store.sources.base import PackageSpec, RealiseContext
     from envr.store.sources.node import SOURCE
 

@@ -237,7 +237,7 @@ def sync(
         runtime = _provider(specs, "python") if want_venv else None
         only = [n for n in only if n != VENV] + ([runtime.name] if runtime is not None else [])
     lock = for_project(project, lock_content)
-    from envr.store.sources._downloads import fetching
+    from envr.store.sources import fetching
 
     unresolved: dict[str, str] = {}  # name -> why its store path cannot be named
     with fetching():  # realising may download a runtime's index that names its store path

@@ -2,7 +2,8 @@
 
 Adding a kind is one new module here plus its entry in KINDS. Nothing outside this package names a kind:
 the rest of envr asks the registry (source_for) and the Source members. `_tree.py` (what url and path trees
-share: bin globs, build scripts) and `_archive.py` (safe unpacking) are helpers, not kinds. Kinds are imported
+share: bin globs, build scripts) and `_archive.py` (safe unpacking) are helpers, not kinds. `fetching()`
+marks the work (a sync) during which a runtime's index may be downloaded to name a store path. Kinds are imported
 lazily, each when first needed, and keep their heavy imports inside the functions that need them.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from envr.store.sources._downloads import fetching
 from envr.store.sources.base import CliSpec, PackageSpec, RealiseContext
 
 TYPE_CHECKING = False
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
 
 KINDS = ("url", "path", "pypi", "npm", "node", "python", "go")  # a "build" is a url or path entry with a `build` script
 
-__all__ = ["KINDS", "CliSpec", "PackageSpec", "RealiseContext", "Source", "source_for"]
+__all__ = ["KINDS", "CliSpec", "PackageSpec", "RealiseContext", "Source", "fetching", "source_for"]
 
 
 def source_for(kind: str) -> Source:
