@@ -41,7 +41,7 @@ PATH_KEYS = ("prepend", "append")
 
 
 class Project:
-    """A parsed, validated envr.toml. Values are still templates: see activate.interpolate.
+    """A parsed, validated envr.toml. Values are still templates: see templates.interpolate.
 
     A plain class rather than a dataclass: the prompt's lean path cannot afford dataclasses' import.
     """
